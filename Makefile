@@ -1,0 +1,67 @@
+# skid-tui: `make demo` and `make test` work on a fresh Debian machine (as root, offline but for package
+# registries). Both use a private Docker engine under ENGINE_DIR (scripts/engine.sh), never the system's.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+ENGINE_DIR ?= /tmp/skid-engine
+export ENGINE_DIR
+ENGINE_HOST := unix://$(ENGINE_DIR)/docker.sock
+DEMO := compose/demo.yml
+PYTEST_ARGS ?=
+
+.PHONY: install lint test demo demo-down run screenshots engine-up engine-down clean
+
+$(VENV)/.installed: pyproject.toml scripts/install-compose.sh
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	@PYTHON=$(BIN)/python scripts/install-compose.sh $(BIN)
+	@touch $@
+
+## install: a .venv with skid (and the test tools, and a compose v2 binary) in it
+install: $(VENV)/.installed
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+## test: lint, start the private engine, run every test, stop the engine again (also when tests fail)
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	@set -o pipefail; already_up=0; scripts/engine.sh status >/dev/null 2>&1 && already_up=1; \
+	if [ $$already_up = 0 ]; then trap 'scripts/engine.sh down' EXIT; fi; \
+	scripts/engine.sh up && \
+	DOCKER_HOST=$(ENGINE_HOST) PATH=$(BIN):$$PATH $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## demo: private engine, the offline demo stack's `minimal` profile, then the dashboard
+demo: install
+	scripts/engine.sh up
+	@services=$$($(BIN)/skid --compose $(DEMO) check --json | $(BIN)/python -c \
+	    'import json,sys; print(" ".join(json.load(sys.stdin)["profiles"]["minimal"]["services"]))'); \
+	echo "demo: starting $$services"; \
+	DOCKER_HOST=$(ENGINE_HOST) $(BIN)/docker-compose -f $(DEMO) up -d --wait $$services
+	DOCKER_HOST=$(ENGINE_HOST) $(BIN)/skid --compose $(DEMO) --profile minimal
+
+## demo-down: stop the demo stack and the private engine (removes the engine's directory)
+demo-down:
+	scripts/engine.sh down
+
+## run: the dashboard against your own engine and the real Skidbladnir stack
+run: install
+	$(BIN)/skid
+
+## screenshots: SVGs of the dashboard on the demo stack, into screenshots/
+screenshots: install
+	@already_up=0; scripts/engine.sh status >/dev/null 2>&1 && already_up=1; \
+	if [ $$already_up = 0 ]; then trap 'scripts/engine.sh down' EXIT; fi; \
+	scripts/engine.sh up && \
+	DOCKER_HOST=$(ENGINE_HOST) PATH=$(BIN):$$PATH $(BIN)/python scripts/screenshots.py
+
+engine-up:
+	scripts/engine.sh up
+engine-down:
+	scripts/engine.sh down
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,90 @@
+"""Save SVG screenshots of the dashboard on the demo stack into screenshots/ (`make screenshots`).
+
+Runs against the private engine (DOCKER_HOST) with its own compose project, so a running demo is left
+alone; uses Textual's own screenshot support through a headless run of the real app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from skid_tui.engine.discovery import EngineCandidate, engine_candidates  # noqa: E402
+from skid_tui.stack import load_stack  # noqa: E402
+from skid_tui.ui.app import SkidApp  # noqa: E402
+from skid_tui.ui.widgets.service_panel import ServicePanel  # noqa: E402
+
+PROJECT = "skid-demo-shots"
+DEMO = REPO / "compose" / "demo.yml"
+OUT = REPO / "screenshots"
+SIZE = (160, 48)
+PORTS = ("POSTGRES_HOST_PORT", "REDIS_HOST_PORT", "MINIO_HOST_PORT", "MINIO_CONSOLE_HOST_PORT",
+         "API_HOST_PORT", "ORCHESTRATOR_HOST_PORT", "BINARY_PROCESSOR_HOST_PORT", "LLM_ADVISOR_HOST_PORT")
+
+
+def compose(*args: str) -> None:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        sys.exit("screenshots: no docker-compose in PATH (run `make install`)")
+    env = {**os.environ, **dict.fromkeys(PORTS, "")}
+    subprocess.run([binary, "-p", PROJECT, "-f", str(DEMO), *args], env=env, check=True)
+
+
+async def wait_for(pilot, predicate, timeout: float) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit("screenshots: timed out waiting for the dashboard")
+        await pilot.pause(0.1)
+
+
+async def shoot() -> None:
+    stack = load_stack([str(DEMO)], REPO / "profiles", project_name=PROJECT)
+    app = SkidApp(stack, stack.profiles["app"], engine_candidates)
+    async with app.run_test(size=SIZE) as pilot:
+        def settled() -> bool:
+            views = {p.service: p.view for p in app.query(ServicePanel)}
+            return all(views[s].health == "healthy" for s in ("postgres", "redis", "minio", "api")) and (
+                views["binary-processor"].state == "exited")
+
+        await wait_for(pilot, settled, 60)
+        app.query_one("#svc-postgres", ServicePanel).focus()
+        await pilot.pause(0.2)
+        app.save_screenshot("dashboard.svg", str(OUT))
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        app.save_screenshot("help.svg", str(OUT))
+
+    nowhere = [EngineCandidate("unix:///var/run/docker.sock", "Docker Engine default socket"),
+               EngineCandidate("unix:///run/podman/podman.sock", "Podman rootful socket")]
+    app = SkidApp(stack, stack.profiles["minimal"], lambda: nowhere)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine_status.state == "unreachable", 10)
+        await pilot.pause(0.2)
+        app.save_screenshot("no-engine.svg", str(OUT))
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    try:
+        compose("up", "-d", "--wait", "postgres", "redis", "minio", "api", "orchestrator")
+        compose("up", "-d", "--no-deps", "binary-processor")
+        compose("stop", "-t", "1", "binary-processor")
+        asyncio.run(shoot())
+    finally:
+        # This project exists only for the screenshots: its containers and volumes go with it.
+        compose("--profile", "all", "down", "-v", "-t", "1")
+    for name in ("dashboard.svg", "help.svg", "no-engine.svg"):
+        print(f"screenshots: wrote {OUT / name}")
+
+
+if __name__ == "__main__":
+    main()

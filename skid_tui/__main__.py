@@ -1,0 +1,3 @@
+from skid_tui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,244 @@
+"""`skid`: the dashboard by default, and the same model from a shell (`check`, `status`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from rich.console import Console
+from rich.table import Table
+
+from skid_tui import __version__
+from skid_tui.config import Options, UsageError, active_profile, load
+from skid_tui.engine.client import ENGINE_ERRORS, Engine, EngineUnavailable, describe_error
+from skid_tui.engine.containers import read_project, service_containers
+from skid_tui.engine.discovery import engine_candidates
+from skid_tui.stack import ConfigError, Stack, format_bytes
+
+EXIT_USAGE = 2  # bad input: a config error, an unknown option or profile
+EXIT_ENGINE = 1  # no engine answered, or it failed mid-way
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse prints usage plus an error; skid prints the error as one line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see `skid --help`)\n")
+
+
+def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    g = parser.add_argument_group("stack and engine")
+    g.add_argument("--compose", "-f", action="append", metavar="FILE", default=default,
+                   help="compose file, repeatable; later files override (default: $SKID_COMPOSE or the "
+                        "bundled Skidbladnir stack)")
+    g.add_argument("--profiles", metavar="DIR", default=default,
+                   help="directory of laptop profiles (*.yaml); default: $SKID_PROFILES or the bundled ones")
+    g.add_argument("--project-name", "-p", metavar="NAME", default=default, help="compose project name")
+    g.add_argument("--host", "-H", metavar="URL", default=default,
+                   help="engine URL, e.g. unix:///var/run/docker.sock (default: as the docker CLI finds it)")
+    g.add_argument("--profile", metavar="NAME", default=default, help="the active laptop profile")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="skid",
+        description="A live dashboard for the Skidbladnir stack: each service's state against its budget.",
+    )
+    parser.add_argument("--version", action="version", version=f"skid {__version__}")
+    _global_options(parser, None)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    # Global options are accepted after the command too; SUPPRESS keeps those given before it.
+    for name, help_text in (
+        ("dashboard", "open the dashboard (the default)"),
+        ("check", "validate the compose files and profiles; print each profile's budget"),
+        ("status", "one row per service: state, health, container"),
+    ):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _global_options(p, argparse.SUPPRESS)
+        if name in ("check", "status"):
+            p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    return parser
+
+
+def options_from(args: argparse.Namespace) -> Options:
+    return Options(
+        compose=tuple(args.compose or ()),
+        profiles=args.profiles,
+        project_name=args.project_name,
+        host=args.host,
+        profile=args.profile,
+    )
+
+
+def load_or_exit(options: Options, err: Console) -> Stack:
+    try:
+        stack = load(options)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+    for warning in stack.warnings:
+        print(warning, file=sys.stderr)
+    return stack
+
+
+def _mem(value: int | None) -> str:
+    return format_bytes(value) if value is not None else "no budget"
+
+
+def check_report(stack: Stack) -> dict[str, Any]:
+    """`skid check --json`: every service's budget and profiles, every profile's totals."""
+    return {
+        "project": stack.project,
+        "compose_files": [str(f) for f in stack.compose_files],
+        "profiles_dir": str(stack.profiles_dir) if stack.profiles_dir else None,
+        "services": {
+            name: {
+                "mem_standard_bytes": s.budget.mem_standard,
+                "mem_max_bytes": s.budget.mem_max,
+                "cpus_reservation": s.budget.cpus_reservation,
+                "cpus_limit": s.budget.cpus_limit,
+                "profiles": [p.name for p in stack.profiles.values() if name in p.services],
+                "compose_profiles": list(s.compose_profiles),
+            }
+            for name, s in stack.services.items()
+        },
+        "profiles": {
+            p.name: {
+                "services": list(p.services),
+                "mem_standard_bytes": stack.profile_totals(p)[0],
+                "mem_max_bytes": stack.profile_totals(p)[1],
+                "host_budget_bytes": p.host_budget,
+                "on_demand": {o.service: {"idle_timeout_seconds": o.idle_timeout} for o in p.on_demand},
+                "description": p.description,
+            }
+            for p in stack.profiles.values()
+        },
+        "warnings": [str(w) for w in stack.warnings],
+    }
+
+
+def cmd_check(stack: Stack, as_json: bool, out: Console) -> int:
+    if as_json:
+        print(json.dumps(check_report(stack), indent=2))
+        return 0
+    out.print(f"[bold]{stack.project}[/]: {len(stack.services)} services from "
+              f"{', '.join(str(f) for f in stack.compose_files)}")
+    services = Table(title="Services", title_justify="left", box=None, pad_edge=False)
+    for col, justify in (("service", "left"), ("standard", "right"), ("maximum", "right"),
+                         ("cpus res/limit", "right"), ("profiles", "left")):
+        services.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for name, s in stack.services.items():
+        b = s.budget
+        cpus = "-" if b.cpus_reservation is None and b.cpus_limit is None else (
+            f"{b.cpus_reservation if b.cpus_reservation is not None else '-'}/"
+            f"{b.cpus_limit if b.cpus_limit is not None else '-'}")
+        services.add_row(name, _mem(b.mem_standard), _mem(b.mem_max), cpus,
+                         ", ".join(p.name for p in stack.profiles.values() if name in p.services) or "-")
+    out.print(services)
+    out.print()
+    profiles = Table(title=f"Profiles ({stack.profiles_dir or 'default: what `compose up` starts'})",
+                     title_justify="left", box=None, pad_edge=False)
+    for col, justify in (("profile", "left"), ("standard", "right"), ("maximum", "right"),
+                         ("host budget", "right"), ("", "left"), ("services", "left")):
+        profiles.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for p in stack.profiles.values():
+        std, mx = stack.profile_totals(p)
+        if mx <= p.host_budget:
+            verdict = "[green]fits[/]"
+        elif std <= p.host_budget:
+            verdict = "[yellow]tight[/]"
+        else:
+            verdict = "[red]over[/]"
+        profiles.add_row(p.name, format_bytes(std), format_bytes(mx), format_bytes(p.host_budget), verdict,
+                         ", ".join(p.services))
+    out.print(profiles)
+    return 0
+
+
+def connect_or_exit(options: Options) -> Engine:
+    try:
+        return Engine.first_answering(engine_candidates(options.host))
+    except EngineUnavailable as exc:
+        print(f"skid: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_ENGINE) from None
+
+
+def status_rows(stack: Stack, engine: Engine) -> list[dict[str, Any]]:
+    grouped = service_containers(read_project(engine, stack.project), stack.project)
+    rows = []
+    for name in list(stack.services) + sorted(set(grouped) - set(stack.services)):
+        containers = grouped.get(name, ())
+        if not containers:
+            rows.append({"service": name, "state": "not created", "health": None, "container": None})
+        for c in containers:
+            rows.append({"service": name, "state": c.state, "health": c.health, "container": c.short_id,
+                         "exit_code": c.exit_code if c.state in ("exited", "dead") else None,
+                         "name": c.name})
+    return rows
+
+
+def cmd_status(stack: Stack, options: Options, as_json: bool, out: Console) -> int:
+    engine = connect_or_exit(options)
+    try:
+        rows = status_rows(stack, engine)
+    except ENGINE_ERRORS as exc:
+        print(f"skid: engine failed while listing containers: {describe_error(exc)}", file=sys.stderr)
+        return EXIT_ENGINE
+    finally:
+        engine.close()
+    if as_json:
+        print(json.dumps({"project": stack.project, "services": rows}, indent=2))
+        return 0
+    table = Table(box=None, pad_edge=False)
+    for col in ("service", "state", "health", "container"):
+        table.add_column(col)
+    colours = {"running": "green", "exited": "red", "not created": "dim"}
+    for r in rows:
+        state = r["state"] + (f" ({r['exit_code']})" if r.get("exit_code") is not None else "")
+        table.add_row(r["service"], f"[{colours.get(r['state'], 'yellow')}]{state}[/]", r["health"] or "-",
+                      r["container"] or "-")
+    out.print(f"[dim]{engine.info.describe()} at {engine.info.candidate.describe()} · project "
+              f"{stack.project}[/]")
+    out.print(table)
+    return 0
+
+
+def cmd_dashboard(stack: Stack, options: Options) -> int:
+    from skid_tui.ui.app import SkidApp  # Textual loads only for the dashboard: the CLI stays quick
+
+    profile = active_profile(stack, options.profile)
+    app = SkidApp(stack, profile, lambda: engine_candidates(options.host))
+    app.run()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    options = options_from(args)
+    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    try:
+        stack = load_or_exit(options, err)
+        if options.profile:
+            active_profile(stack, options.profile)  # an unknown --profile is a usage error everywhere
+        command = args.command or "dashboard"
+        if command == "check":
+            return cmd_check(stack, args.json, out)
+        if command == "status":
+            return cmd_status(stack, options, args.json, out)
+        return cmd_dashboard(stack, options)
+    except UsageError as exc:
+        print(f"skid: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `skid status | head`: the reader left; say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -1,0 +1,199 @@
+"""The one owner of the engine's events stream: keeps every service's containers current, reconnects.
+
+State comes from the events stream, reconciled with one container list at start and after every
+reconnect; there is no polling loop over the container list. Runs in a thread (`run()` blocks); its
+listener is called from that thread with immutable updates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from skid_tui.engine.client import (
+    ENGINE_ERRORS,
+    SERVICE_LABEL,
+    Attempt,
+    Engine,
+    EngineInfo,
+    EngineUnavailable,
+    describe_error,
+)
+from skid_tui.engine.containers import (
+    ContainerSnapshot,
+    read_project,
+    service_containers,
+    snapshot_from_inspect,
+)
+from skid_tui.engine.discovery import EngineCandidate
+
+EngineState = Literal["connecting", "connected", "unreachable", "lost"]
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """Whether skid has an engine, which one, and if not, what it tried."""
+
+    state: EngineState
+    info: EngineInfo | None = None
+    attempts: tuple[Attempt, ...] = ()
+    message: str = ""
+    retry_interval: float = 0.0
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class ServiceUpdate:
+    """A service's containers, as they are now; `event` names the engine event that changed them."""
+
+    service: str
+    containers: tuple[ContainerSnapshot, ...]
+    event: str | None = None
+    at: float = field(default_factory=time.time)
+
+
+WatchUpdate = EngineStatus | ServiceUpdate
+Listener = Callable[[WatchUpdate], None]
+
+
+def event_action(event: Mapping[str, Any]) -> str:
+    """The event's action without its detail: "health_status: healthy" -> "health_status"."""
+    action = str(event.get("Action") or event.get("status") or "")
+    return action.split(":", 1)[0].strip()
+
+
+def event_container(event: Mapping[str, Any]) -> tuple[str, str]:
+    """(container id, compose service) named by a container event."""
+    actor = event.get("Actor") or {}
+    attrs = actor.get("Attributes") or {}
+    return str(actor.get("ID") or event.get("id") or ""), str(attrs.get(SERVICE_LABEL, ""))
+
+
+GONE_ACTIONS = frozenset({"destroy", "remove"})
+
+
+class StackWatcher:
+    """Follows one compose project on whichever engine answers, for as long as `stop()` is not called."""
+
+    def __init__(
+        self,
+        project: str,
+        candidates: Callable[[], list[EngineCandidate]],
+        listener: Listener,
+        *,
+        retry_interval: float = 3.0,
+        connect_timeout: float = 3.0,
+    ) -> None:
+        self.project = project
+        self._candidates = candidates
+        self._listener = listener
+        self.retry_interval = retry_interval
+        self.connect_timeout = connect_timeout
+        self._stopped = threading.Event()
+        self._stream: Any = None
+        self._containers: dict[str, ContainerSnapshot] = {}
+        self._emitted: dict[str, tuple[ContainerSnapshot, ...]] = {}
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+    def stop(self) -> None:
+        """Ask `run()` to return; closes the events stream so a blocked read wakes up. Thread-safe."""
+        self._stopped.set()
+        stream = self._stream
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                stream.close()
+
+    def run(self) -> None:
+        """Connect, follow, reconnect; returns only after `stop()`."""
+        ever_connected = False
+        self._listener(EngineStatus("connecting"))
+        while not self.stopped:
+            try:
+                engine = Engine.first_answering(self._candidates(), timeout=self.connect_timeout)
+            except EngineUnavailable as exc:
+                state: EngineState = "lost" if ever_connected else "unreachable"
+                self._listener(
+                    EngineStatus(state, attempts=exc.attempts, message=str(exc), retry_interval=self.retry_interval)
+                )
+                self._stopped.wait(self.retry_interval)
+                continue
+            ever_connected = True
+            reason = "the events stream ended"
+            try:
+                self._follow(engine)
+            except ENGINE_ERRORS as exc:
+                reason = describe_error(exc)
+            finally:
+                self._stream = None
+                engine.close()
+            if not self.stopped:
+                self._listener(
+                    EngineStatus(
+                        "lost",
+                        info=engine.info,
+                        message=f"engine lost at {engine.info.candidate.describe()}: {reason}; reconnecting",
+                        retry_interval=self.retry_interval,
+                    )
+                )
+                # A short pause so a dying daemon is not hammered; the next connect decides what to show.
+                self._stopped.wait(min(0.5, self.retry_interval))
+
+    def _follow(self, engine: Engine) -> None:
+        # Open the stream before listing, so nothing that happens in between is missed.
+        stream = engine.project_events(self.project)
+        self._stream = stream
+        if self.stopped:
+            stream.close()
+            return
+        self._reconcile(engine)
+        self._listener(EngineStatus("connected", info=engine.info))
+        for event in stream:
+            if self.stopped:
+                break
+            self._apply_event(engine, event)
+
+    def _reconcile(self, engine: Engine) -> None:
+        self._containers = {c.id: c for c in read_project(engine, self.project)}
+        grouped = service_containers(self._containers.values(), self.project)
+        for service in sorted(set(grouped) | set(self._emitted)):
+            self._publish(service, grouped.get(service, ()), event=None, force=True)
+
+    def _apply_event(self, engine: Engine, event: Mapping[str, Any]) -> None:
+        if event.get("Type", "container") != "container":
+            return
+        action = event_action(event)
+        cid, service = event_container(event)
+        if not cid:
+            return
+        if action in GONE_ACTIONS:
+            old = self._containers.pop(cid, None)
+            service = service or (old.service if old else "")
+        else:
+            doc = engine.inspect(cid)
+            if doc is None:
+                old = self._containers.pop(cid, None)
+                service = service or (old.service if old else "")
+            else:
+                snap = snapshot_from_inspect(doc)
+                self._containers[cid] = snap
+                service = snap.service or service
+        if service:
+            grouped = service_containers(self._containers.values(), self.project)
+            self._publish(service, grouped.get(service, ()), event=action)
+
+    def _publish(
+        self, service: str, containers: tuple[ContainerSnapshot, ...], event: str | None, force: bool = False
+    ) -> None:
+        # An event that changed nothing visible (a healthcheck exec, a repeated kill) is not passed on,
+        # except an oom, which matters even when the inspect looks the same.
+        if not force and event != "oom" and self._emitted.get(service) == containers:
+            return
+        self._emitted[service] = containers
+        self._listener(ServiceUpdate(service, containers, event=event))

@@ -1,0 +1,58 @@
+"""load_stack: compose files and profiles together, every error of both reported at once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .compose import read_compose
+from .model import ConfigError, ConfigIssue, Location, Profile, Stack
+from .profiles import budget_warning, default_profile, read_profiles
+
+
+def load_stack(
+    compose_files: Sequence[Path | str],
+    profiles_dir: Path | str | None = None,
+    *,
+    project_name: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Stack:
+    """Load the stack: compose files merged in order, then the profiles.
+
+    Without a profiles directory (or with one holding no profile) there is one profile, `default`:
+    the services without compose `profiles:`. Raises ConfigError with every error (compose errors
+    first); warnings (budgets, unset variables) are kept in Stack.warnings.
+    """
+    compose = read_compose(compose_files, environ=environ, project_name=project_name)
+    services = compose.project.services
+    issues: list[ConfigIssue] = list(compose.issues)
+    profiles: dict[str, Profile] = {}
+    if profiles_dir is not None:
+        profiles, profile_issues = read_profiles(
+            profiles_dir,
+            services,
+            known=compose.service_names,
+            check_services=compose.service_names is not None,
+        )
+        issues.extend(profile_issues)
+    if not profiles:
+        # no directory, or one without profiles (warned above): what `docker compose up` would start
+        start = Location(os.fspath(compose_files[0]))
+        profile = default_profile(services, start)
+        profiles = {profile.name: profile}
+        warning = budget_warning(profile, services, start)
+        if warning is not None:
+            issues.append(warning)
+    errors = [i for i in issues if i.severity == "error"]
+    if errors:
+        raise ConfigError(errors)
+    return Stack(
+        project=compose.project.project,
+        compose_files=compose.project.files,
+        services=services,
+        profiles=profiles,
+        profiles_dir=None if profiles_dir is None else Path(profiles_dir),
+        extensions=compose.project.extensions,
+        warnings=tuple(i for i in issues if i.severity == "warning"),
+    )

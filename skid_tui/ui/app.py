@@ -1,0 +1,207 @@
+"""The dashboard: a panel per service, fed by the engine watcher, never calling the engine itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
+
+from skid_tui.engine.containers import ContainerSnapshot
+from skid_tui.engine.discovery import HOW_TO_START, EngineCandidate
+from skid_tui.engine.watcher import EngineStatus, StackWatcher, WatchUpdate
+from skid_tui.stack import Profile, Stack
+from skid_tui.ui.commands import ServiceCommands
+from skid_tui.ui.messages import EngineStatusChanged, ServiceContainersChanged
+from skid_tui.ui.screens.help import HelpScreen, binding_rows
+from skid_tui.ui.views import (
+    HeaderView,
+    engine_line,
+    order_services,
+    service_view,
+)
+from skid_tui.ui.widgets.engine_header import EngineHeader
+from skid_tui.ui.widgets.service_grid import ServiceGrid
+from skid_tui.ui.widgets.service_panel import ServicePanel
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def render_notice(status: EngineStatus) -> Text:
+    """The full story when there is no engine: every place tried, and how to start one."""
+    text = Text()
+    if status.state == "lost":
+        text.append("Engine lost. ", style="bold red")
+        text.append(status.message or "The engine stopped answering.")
+        text.append(f"\nPanels show the last known state; skid reconnects by itself every "
+                    f"{status.retry_interval:g} s.", style="dim")
+    else:
+        text.append("No container engine answered.", style="bold red")
+        text.append(f" skid keeps trying every {status.retry_interval:g} s.", style="dim")
+    if status.attempts:
+        text.append("\nTried:")
+        for a in status.attempts:
+            text.append("\n  • ")
+            text.append(a.candidate.url or "?", style="bold")
+            text.append(f"  ({a.candidate.source}): {a.error}")
+    text.append(f"\nTo {HOW_TO_START}.", style="dim")
+    return text
+
+
+class SkidApp(App[None]):
+    CSS_PATH = "skid.tcss"
+    TITLE = "skid"
+    COMMANDS = App.COMMANDS | {ServiceCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Keys", id="app.help"),
+    ]
+
+    def __init__(
+        self,
+        stack: Stack,
+        profile: Profile | None,
+        candidates: Callable[[], list[EngineCandidate]],
+        *,
+        watch: bool = True,
+        retry_interval: float = 3.0,
+        clock: Clock = utc_now,
+    ) -> None:
+        super().__init__()
+        self.stack = stack
+        self.profile = profile
+        self.clock = clock
+        self.watch_engine = watch
+        self.engine_status = EngineStatus("connecting", retry_interval=retry_interval)
+        self.containers: dict[str, tuple[ContainerSnapshot, ...]] = {}
+        self.service_order = order_services(list(stack.services), list(stack.profiles.values()), profile)
+        self.watcher = StackWatcher(stack.project, candidates, self._watch_update, retry_interval=retry_interval)
+
+    # -- layout ---------------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield EngineHeader(self.header_view())
+        notice = Static(id="engine-notice", markup=False)
+        notice.display = False
+        yield notice
+        with ServiceGrid(id="services"):
+            for name in self.service_order:
+                yield ServicePanel(self.view_of(name))
+        yield Footer()
+
+    def on_mount(self) -> None:
+        panels = self.query(ServicePanel)
+        if panels:
+            panels.first().focus()
+        # Uptimes move on even when nothing else happens; views are coarse, so this repaints rarely.
+        self.set_interval(1.0, self.refresh_clocks, name="clock")
+        if self.watch_engine:
+            self.follow_engine()
+
+    def on_unmount(self) -> None:
+        self.watcher.stop()
+
+    async def action_quit(self) -> None:
+        # Wake the watcher's blocking read first, so its thread ends with the app.
+        self.watcher.stop()
+        self.exit()
+
+    # -- the engine watcher ---------------------------------------------------------------------------
+
+    @work(thread=True, group="engine", name="stack-watcher", exclusive=True, exit_on_error=False)
+    def follow_engine(self) -> None:
+        self.watcher.run()
+
+    def _watch_update(self, update: WatchUpdate) -> None:
+        """Called on the watcher's thread: hand over to the event loop as a message, nothing else."""
+        if isinstance(update, EngineStatus):
+            self.post_message(EngineStatusChanged(update))
+        else:
+            self.post_message(ServiceContainersChanged(update))
+
+    @on(Worker.StateChanged)
+    def worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "stack-watcher" and event.state == WorkerState.ERROR:
+            self.notify(f"engine watcher stopped: {event.worker.error}", severity="error", timeout=30)
+
+    @on(EngineStatusChanged)
+    def engine_status_changed(self, message: EngineStatusChanged) -> None:
+        previous = self.engine_status.state
+        self.engine_status = message.status
+        notice = self.query_one("#engine-notice", Static)
+        if message.status.state in ("unreachable", "lost"):
+            notice.update(render_notice(message.status))
+            notice.display = True
+        else:
+            notice.display = False
+        if previous != message.status.state and message.status.state == "connected" and previous == "lost":
+            self.notify("engine back: panels are live again", timeout=4)
+        self.refresh_panels(self.service_order)
+
+    @on(ServiceContainersChanged)
+    def service_containers_changed(self, message: ServiceContainersChanged) -> None:
+        update = message.update
+        self.containers[update.service] = update.containers
+        if update.service in self.stack.services:
+            self.refresh_panels([update.service])
+
+    # -- views ----------------------------------------------------------------------------------------
+
+    def view_of(self, service: str):  # noqa: ANN201 - a ServiceView
+        return service_view(
+            self.stack.services[service],
+            self.containers.get(service, ()),
+            profile=self.profile,
+            engine_state=self.engine_status.state,
+            now=self.clock(),
+        )
+
+    def header_view(self) -> HeaderView:
+        running = sum(
+            1 for s in self.stack.services if any(c.is_running for c in self.containers.get(s, ()))
+        )
+        return HeaderView(
+            project=self.stack.project,
+            profile=self.profile.name if self.profile else "",
+            profile_services=len(self.profile.services) if self.profile else 0,
+            running=running,
+            services=len(self.stack.services),
+            engine_state=self.engine_status.state,
+            engine_line=engine_line(self.engine_status),
+        )
+
+    def refresh_panels(self, services: list[str]) -> None:
+        with self.batch_update():
+            for name in services:
+                try:
+                    panel = self.query_one(f"#svc-{name}", ServicePanel)
+                except Exception:
+                    continue
+                panel.show(self.view_of(name))
+            self.query_one(EngineHeader).show(self.header_view())
+
+    def refresh_clocks(self) -> None:
+        running = [s for s in self.service_order if any(c.is_running for c in self.containers.get(s, ()))]
+        if running:
+            self.refresh_panels(running)
+
+    # -- actions --------------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        sections = [
+            ("Dashboard", [*binding_rows(list(self.BINDINGS)), (self.COMMAND_PALETTE_BINDING, "Command palette")]),
+            ("Panels", [*binding_rows(list(ServiceGrid.BINDINGS)), ("tab, shift+tab", "Next / previous panel")]),
+        ]
+        self.push_screen(HelpScreen(sections))
+
+    def focus_service(self, service: str) -> None:
+        self.query_one(f"#svc-{service}", ServicePanel).focus()

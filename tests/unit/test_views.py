@@ -1,0 +1,89 @@
+"""What panels and the header show, as pure functions of the model."""
+
+from datetime import timedelta
+
+import pytest
+
+from skid_tui.engine.watcher import EngineStatus
+from skid_tui.ui.views import engine_line, format_uptime, order_services, service_view, tone_of
+from tests.factories import NOW, container, demo_stack
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0s"), (59, "59s"), (60, "1m"), (3599, "59m"), (3600, "1h 0m"), (7322, "2h 2m"), (90000, "1d 1h")],
+)
+def test_uptime_is_coarse(seconds, text):
+    assert format_uptime(seconds) == text
+
+
+def view(service="postgres", containers=(), profile="minimal", engine="connected"):
+    stack = demo_stack()
+    return service_view(stack.services[service], containers, profile=stack.profiles[profile],
+                        engine_state=engine, now=NOW)
+
+
+def test_not_created_service_shows_its_budget_and_spec_ports():
+    v = view()
+    assert (v.state, v.health, v.uptime, v.tone, v.wanted) == ("not created", "none", "", "off", True)
+    assert v.budget == "256 MiB std / 512 MiB max · cpus 0.25/0.5"
+    assert v.ports == ("127.0.0.1:15432->5432/tcp",)
+    assert v.membership == "in minimal"
+
+
+def test_running_healthy():
+    v = view(containers=(container("postgres", up_for=timedelta(minutes=3, seconds=5)),))
+    assert (v.state, v.health, v.uptime, v.tone) == ("running", "healthy", "3m", "ok")
+    assert v.ports == ("127.0.0.1:15432→5432/tcp",)
+
+
+def test_starting_is_a_warning_and_unhealthy_is_bad():
+    assert view(containers=(container("postgres", health="starting"),)).tone == "warn"
+    assert view(containers=(container("postgres", health="unhealthy"),)).tone == "bad"
+
+
+def test_exited_with_code_is_bad_and_clean_exit_is_off():
+    bad = view(containers=(container("postgres", state="exited", exit_code=137, health="unhealthy"),))
+    assert (bad.state_text, bad.tone, bad.health) == ("exited (137)", "bad", "none")
+    clean = view(containers=(container("postgres", state="exited", exit_code=0),))
+    assert (clean.state_text, clean.tone) == ("exited (0)", "off")
+
+
+def test_oom_killed():
+    v = view(containers=(container("postgres", state="exited", exit_code=137, oom=True),))
+    assert v.oom and v.tone == "bad"
+
+
+def test_engine_lost_greys_out_every_panel():
+    v = view(containers=(container("postgres"),), engine="lost")
+    assert v.tone == "lost" and v.state == "running"  # the last known state stays visible
+
+
+def test_membership():
+    assert view("llm-advisor").membership == "on demand"
+    assert view("api").membership == "not in minimal" and not view("api").wanted
+    assert view("orchestrator").budget == "256 MiB std / 512 MiB max"
+
+
+def test_replicas():
+    v = view(containers=(container("postgres"), container("postgres", number=2, state="exited")))
+    assert v.replicas == "1/2 running"
+
+
+def test_tone_table():
+    assert tone_of("paused", "none", None, False, "connected") == "warn"
+    assert tone_of("dead", "none", None, False, "connected") == "bad"
+    assert tone_of("created", "none", None, False, "connected") == "off"
+
+
+def test_order_is_by_profile_active_first():
+    stack = demo_stack()
+    order = order_services(list(stack.services), list(stack.profiles.values()), stack.profiles["llm"])
+    assert order[:4] == ["postgres", "redis", "minio", "llm-advisor"]
+    assert order[4:7] == ["api", "orchestrator", "binary-processor"]
+    assert sorted(order) == sorted(stack.services)
+
+
+def test_engine_lines():
+    assert "retrying every 3 s" in engine_line(EngineStatus("lost", retry_interval=3))
+    assert engine_line(EngineStatus("connecting")).startswith("looking for")
