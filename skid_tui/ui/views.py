@@ -54,18 +54,38 @@ def format_uptime(seconds: float) -> str:
 
 
 def budget_text(spec: ServiceSpec) -> str:
+    """"256 MiB std / 512 MiB max · cpus 0.25-0.5"; a missing side reads as ≤ or ≥, never as 0."""
     b = spec.budget
     if not b.has_memory:
         mem = "no budget"
+    elif b.mem_standard is not None and b.mem_max is not None:
+        mem = f"{format_bytes(b.mem_standard)} std / {format_bytes(b.mem_max)} max"
+    elif b.mem_max is not None:
+        mem = f"≤ {format_bytes(b.mem_max)} max"
     else:
-        std = format_bytes(b.mem_standard) if b.mem_standard is not None else "-"
-        mx = format_bytes(b.mem_max) if b.mem_max is not None else "-"
-        mem = f"{std} std / {mx} max"
-    if b.cpus_limit is not None or b.cpus_reservation is not None:
-        res = f"{b.cpus_reservation:g}" if b.cpus_reservation is not None else "-"
-        lim = f"{b.cpus_limit:g}" if b.cpus_limit is not None else "-"
-        return f"{mem} · cpus {res}/{lim}"
+        mem = f"{format_bytes(b.mem_standard or 0)} std, no max"
+    res, lim = b.cpus_reservation, b.cpus_limit
+    if res is not None and lim is not None:
+        return f"{mem} · cpus {res:g}-{lim:g}"
+    if lim is not None:
+        return f"{mem} · cpus ≤ {lim:g}"
+    if res is not None:
+        return f"{mem} · cpus ≥ {res:g}"
     return mem
+
+
+def ports_text(ports: Sequence[tuple[str | None, int | None, int, str]]) -> tuple[str, ...]:
+    """Published ports grouped by host address: ("127.0.0.1: 19000→9000, 19001→9001",).
+
+    The address stays visible (loopback-only or every interface matters), but only once per group.
+    """
+    groups: dict[str, list[str]] = {}
+    for host_ip, host_port, container_port, protocol in ports:
+        ip = host_ip if host_ip and host_ip not in ("0.0.0.0", "::") else "*"
+        proto = "" if protocol == "tcp" else f"/{protocol}"
+        mapping = f"{host_port}→{container_port}{proto}" if host_port else f"{container_port}{proto}"
+        groups.setdefault(ip, []).append(mapping)
+    return tuple(f"{ip}: {', '.join(maps)}" for ip, maps in groups.items())
 
 
 def primary(containers: Sequence[ContainerSnapshot]) -> ContainerSnapshot | None:
@@ -109,7 +129,7 @@ def service_view(
     if c is None:
         state, health, uptime, exit_code, oom = "not created", "none", "", None, False
         image = spec.image or (f"build {spec.build.context.name}" if spec.build else "")
-        ports = tuple(str(p) for p in spec.ports)
+        ports = ports_text([(p.host_ip, p.host_port, p.container_port, p.protocol) for p in spec.ports])
     else:
         state = c.state
         # The engine keeps the last health of a stopped container ("unhealthy" after a stop): not news.
@@ -118,7 +138,11 @@ def service_view(
         oom = c.oom_killed and state in ("exited", "dead")
         uptime = format_uptime((now - c.started_at).total_seconds()) if c.is_running and c.started_at else ""
         image = c.image
-        ports = tuple(str(p) for p in c.ports) or tuple(str(p) for p in spec.ports if c.state != "running")
+        published = [(p.host_ip, p.host_port, p.container_port, p.protocol) for p in c.ports]
+        if not published and not c.is_running:
+            # A stopped container publishes nothing: show what it will publish when started.
+            published = [(p.host_ip, p.host_port, p.container_port, p.protocol) for p in spec.ports]
+        ports = ports_text(published)
     replicas = ""
     if len(containers) > 1:
         replicas = f"{sum(1 for x in containers if x.is_running)}/{len(containers)} running"
@@ -160,7 +184,9 @@ def engine_line(status: EngineStatus) -> str:
     if status.state == "lost":
         where = f" at {status.info.candidate.describe()}" if status.info else ""
         return f"engine lost{where}; retrying every {status.retry_interval:g} s"
-    return f"{status.message} Retrying every {status.retry_interval:g} s."
+    tried = len(status.attempts)
+    places = f"tried {tried} place{'s' if tried != 1 else ''}" if tried else "nothing to try"
+    return f"no container engine answered ({places}); retrying every {status.retry_interval:g} s"
 
 
 def order_services(services: Sequence[str], profiles: Sequence[Profile], active: Profile | None) -> list[str]:

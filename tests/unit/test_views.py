@@ -1,12 +1,22 @@
 """What panels and the header show, as pure functions of the model."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from skid_tui.engine.watcher import EngineStatus
-from skid_tui.ui.views import engine_line, format_uptime, order_services, service_view, tone_of
-from tests.factories import NOW, container, demo_stack
+from skid_tui.stack import Budget
+from skid_tui.ui.views import (
+    budget_text,
+    engine_line,
+    format_uptime,
+    order_services,
+    ports_text,
+    service_view,
+    tone_of,
+)
+from tests.factories import NOW, MiB, container, demo_stack
 
 
 @pytest.mark.parametrize(
@@ -26,15 +36,15 @@ def view(service="postgres", containers=(), profile="minimal", engine="connected
 def test_not_created_service_shows_its_budget_and_spec_ports():
     v = view()
     assert (v.state, v.health, v.uptime, v.tone, v.wanted) == ("not created", "none", "", "off", True)
-    assert v.budget == "256 MiB std / 512 MiB max · cpus 0.25/0.5"
-    assert v.ports == ("127.0.0.1:15432->5432/tcp",)
+    assert v.budget == "256 MiB std / 512 MiB max · cpus 0.25-0.5"
+    assert v.ports == ("127.0.0.1: 15432→5432",)
     assert v.membership == "in minimal"
 
 
 def test_running_healthy():
     v = view(containers=(container("postgres", up_for=timedelta(minutes=3, seconds=5)),))
     assert (v.state, v.health, v.uptime, v.tone) == ("running", "healthy", "3m", "ok")
-    assert v.ports == ("127.0.0.1:15432→5432/tcp",)
+    assert v.ports == ("127.0.0.1: 15432→5432",)
 
 
 def test_starting_is_a_warning_and_unhealthy_is_bad():
@@ -87,3 +97,18 @@ def test_order_is_by_profile_active_first():
 def test_engine_lines():
     assert "retrying every 3 s" in engine_line(EngineStatus("lost", retry_interval=3))
     assert engine_line(EngineStatus("connecting")).startswith("looking for")
+
+
+def test_budget_text_never_shows_a_missing_side_as_zero():
+    stack = demo_stack()
+    bp = stack.services["binary-processor"]
+    assert budget_text(bp) == "128 MiB std / 256 MiB max · cpus ≤ 0.3"
+    only_max = replace(bp, budget=Budget(mem_max=256 * MiB, cpus_reservation=0.5))
+    assert budget_text(only_max) == "≤ 256 MiB max · cpus ≥ 0.5"
+    assert budget_text(replace(bp, budget=Budget())) == "no budget"
+
+
+def test_ports_grouped_by_address():
+    assert ports_text([("127.0.0.1", 19000, 9000, "tcp"), ("127.0.0.1", 19001, 9001, "tcp"),
+                       ("0.0.0.0", 5353, 53, "udp"), (None, None, 8080, "tcp")]) == (
+        "127.0.0.1: 19000→9000, 19001→9001", "*: 5353→53/udp, 8080")

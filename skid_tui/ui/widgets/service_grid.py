@@ -13,12 +13,12 @@ PANEL_MIN_WIDTH = 46
 
 class ServiceGrid(Grid, can_focus=False):
     BINDINGS = [
-        Binding("up,k", "move(-1, 0)", "Up", show=False, id="panel.up"),
-        Binding("down,j", "move(1, 0)", "Down", show=False, id="panel.down"),
-        Binding("left", "move(0, -1)", "Left", show=False, id="panel.left"),
-        Binding("right", "move(0, 1)", "Right", show=False, id="panel.right"),
-        Binding("home", "jump(0)", "First", show=False, id="panel.first"),
-        Binding("end", "jump(-1)", "Last", show=False, id="panel.last"),
+        Binding("up,k", "move(-1, 0)", "Panel above", show=False, id="panel.up"),
+        Binding("down,j", "move(1, 0)", "Panel below", show=False, id="panel.down"),
+        Binding("left", "move(0, -1)", "Panel to the left", show=False, id="panel.left"),
+        Binding("right", "move(0, 1)", "Panel to the right", show=False, id="panel.right"),
+        Binding("home", "jump(0)", "First panel", show=False, id="panel.first"),
+        Binding("end", "jump(-1)", "Last panel", show=False, id="panel.last"),
     ]
 
     def on_resize(self, event: Resize) -> None:

@@ -24,9 +24,11 @@ TONES = ("ok", "warn", "bad", "off", "lost")
 def render_service(view: ServiceView) -> Text:
     """The panel's body as a pure function of its view."""
     text = Text(no_wrap=True, overflow="ellipsis")
-    if view.engine in ("lost", "unreachable"):
-        text.append("● engine lost" if view.engine == "lost" else "● no engine", style="bold red")
+    if view.engine == "lost":
+        text.append("● engine lost", style="bold red")
         text.append(f"  last known: {view.state_text}", style="dim")
+    elif view.engine == "unreachable":
+        text.append("● no engine", style="bold red")
     elif view.engine == "connecting":
         text.append("● connecting…", style="dim")
     else:
