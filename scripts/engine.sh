@@ -43,8 +43,9 @@ answers() { docker_ info >/dev/null 2>&1; }
 
 ensure_packages() {
     local missing=()
-    command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
-    [[ -x /usr/bin/docker ]] || missing+=(docker.io)
+    if ! command -v dockerd >/dev/null 2>&1 || [[ ! -x /usr/bin/docker ]]; then
+        missing+=(docker.io)
+    fi
     dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || missing+=(busybox-static)
     command -v iptables >/dev/null 2>&1 || missing+=(iptables)
     if ((${#missing[@]})); then
