@@ -13,7 +13,7 @@ STATE_STYLE = {
     "paused": "yellow",
     "removing": "yellow",
     "created": "cyan",
-    "exited": "red",
+    "exited": "dim",  # a clean exit; a non-zero one is drawn red below
     "dead": "bold red",
     "not created": "dim",
 }
