@@ -127,7 +127,7 @@ def cmd_check(stack: Stack, as_json: bool, out: Console) -> int:
         print(json.dumps(check_report(stack), indent=2))
         return 0
     out.print(f"[bold]{stack.project}[/]: {len(stack.services)} services from "
-              f"{', '.join(str(f) for f in stack.compose_files)}")
+              f"{', '.join(str(f) for f in stack.compose_files)}", soft_wrap=True)
     services = Table(title="Services", title_justify="left", box=None, pad_edge=False)
     for col, justify in (("service", "left"), ("standard", "right"), ("maximum", "right"),
                          ("cpus res/limit", "right"), ("profiles", "left")):
@@ -174,7 +174,8 @@ def status_rows(stack: Stack, engine: Engine) -> list[dict[str, Any]]:
     for name in list(stack.services) + sorted(set(grouped) - set(stack.services)):
         containers = grouped.get(name, ())
         if not containers:
-            rows.append({"service": name, "state": "not created", "health": None, "container": None})
+            rows.append({"service": name, "state": "not created", "health": None, "container": None,
+                         "exit_code": None, "name": None})
         for c in containers:
             rows.append({"service": name, "state": c.state, "health": c.health, "container": c.short_id,
                          "exit_code": c.exit_code if c.state in ("exited", "dead") else None,
@@ -203,7 +204,7 @@ def cmd_status(stack: Stack, options: Options, as_json: bool, out: Console) -> i
         table.add_row(r["service"], f"[{colours.get(r['state'], 'yellow')}]{state}[/]", r["health"] or "-",
                       r["container"] or "-")
     out.print(f"[dim]{engine.info.describe()} at {engine.info.candidate.describe()} · project "
-              f"{stack.project}[/]")
+              f"{stack.project}[/]", soft_wrap=True)
     out.print(table)
     return 0
 

@@ -33,7 +33,8 @@ def test_status_json_agrees_with_the_engine(engine, demo_project):
         assert rows[service]["health"] == c.health
     assert rows["postgres"]["state"] == "running" and rows["postgres"]["health"] == "healthy"
     assert rows["binary-processor"]["state"] == "exited"
-    assert rows["minio"] == {"service": "minio", "state": "not created", "health": None, "container": None}
+    assert rows["minio"] == {"service": "minio", "state": "not created", "health": None, "container": None,
+                             "exit_code": None, "name": None}
     assert len(rows) == 10  # every service of the stack, created or not
 
 
