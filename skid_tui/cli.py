@@ -41,6 +41,9 @@ def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
     g.add_argument("--host", "-H", metavar="URL", default=default,
                    help="engine URL, e.g. unix:///var/run/docker.sock (default: as the docker CLI finds it)")
     g.add_argument("--profile", metavar="NAME", default=default, help="the active laptop profile")
+    g.add_argument("--stats", choices=("auto", "cgroup", "api"), default=default,
+                   help="how to sample resources: direct cgroup reads where possible (auto, the default), "
+                        "only cgroup reads, or only the engine's stats streams")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,11 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
         ("dashboard", "open the dashboard (the default)"),
         ("check", "validate the compose files and profiles; print each profile's budget"),
         ("status", "one row per service: state, health, container"),
+        ("monitor", "live memory and CPU of every service against its budget, as a plain table"),
     ):
         p = sub.add_parser(name, help=help_text, description=help_text)
         _global_options(p, argparse.SUPPRESS)
-        if name in ("check", "status"):
+        if name in ("check", "status", "monitor"):
             p.add_argument("--json", action="store_true", help="print JSON for scripts")
+        if name == "monitor":
+            p.add_argument("--interval", type=float, default=2.0, metavar="SECONDS",
+                           help="seconds between redraws (default 2)")
+            p.add_argument("--once", action="store_true",
+                           help="print one complete sample and exit (waits at most 3 s for CPU readings)")
     return parser
 
 
@@ -71,6 +80,7 @@ def options_from(args: argparse.Namespace) -> Options:
         project_name=args.project_name,
         host=args.host,
         profile=args.profile,
+        stats=args.stats or "auto",
     )
 
 
@@ -209,11 +219,34 @@ def cmd_status(stack: Stack, options: Options, as_json: bool, out: Console) -> i
     return 0
 
 
+def cmd_monitor(stack: Stack, options: Options, args: argparse.Namespace, out: Console) -> int:
+    from skid_tui.model import LiveModel, PeakStore
+    from skid_tui.monitor import ModelFeed, render, run_live, wait_complete
+
+    if args.interval <= 0:
+        raise UsageError(f"--interval must be a positive number of seconds, not {args.interval:g}")
+    model = LiveModel(stack, active_profile(stack, options.profile), peaks=PeakStore.default())
+    with ModelFeed(model, stack.project, lambda: engine_candidates(options.host), options.stats) as feed:
+        if not args.once:
+            try:
+                run_live(feed, args.interval, out)
+            except KeyboardInterrupt:
+                return 0
+        if not wait_complete(feed):
+            print(f"skid: {model.engine.message or 'no container engine answered'}", file=sys.stderr)
+            return EXIT_ENGINE
+        if args.json:
+            print(json.dumps(model.to_json(), indent=2))
+        else:
+            out.print(render(model))
+    return 0
+
+
 def cmd_dashboard(stack: Stack, options: Options) -> int:
     from skid_tui.ui.app import SkidApp  # Textual loads only for the dashboard: the CLI stays quick
 
     profile = active_profile(stack, options.profile)
-    app = SkidApp(stack, profile, lambda: engine_candidates(options.host))
+    app = SkidApp(stack, profile, lambda: engine_candidates(options.host), stats=options.stats)
     app.run()
     return 0
 
@@ -222,7 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     options = options_from(args)
-    out = Console(highlight=False)
+    # Piped output has no terminal width to honour: do not squeeze tables into 80 columns.
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     err = Console(stderr=True, highlight=False)
     try:
         stack = load_or_exit(options, err)
@@ -233,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_check(stack, args.json, out)
         if command == "status":
             return cmd_status(stack, options, args.json, out)
+        if command == "monitor":
+            return cmd_monitor(stack, options, args, out)
         return cmd_dashboard(stack, options)
     except UsageError as exc:
         print(f"skid: {exc}", file=sys.stderr)

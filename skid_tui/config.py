@@ -43,6 +43,7 @@ class Options:
     project_name: str | None = None
     host: str | None = None
     profile: str | None = None
+    stats: str = "auto"  # auto, cgroup or api
 
 
 def compose_files(options: Options, environ: Mapping[str, str]) -> list[str]:

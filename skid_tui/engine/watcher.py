@@ -30,6 +30,7 @@ from skid_tui.engine.containers import (
     snapshot_from_inspect,
 )
 from skid_tui.engine.discovery import EngineCandidate
+from skid_tui.engine.sampler import StatsBatch, StatsMode, StatsSampler
 
 EngineState = Literal["connecting", "connected", "unreachable", "lost"]
 
@@ -56,7 +57,7 @@ class ServiceUpdate:
     at: float = field(default_factory=time.time)
 
 
-WatchUpdate = EngineStatus | ServiceUpdate
+WatchUpdate = EngineStatus | ServiceUpdate | StatsBatch
 Listener = Callable[[WatchUpdate], None]
 
 
@@ -87,6 +88,8 @@ class StackWatcher:
         *,
         retry_interval: float = 3.0,
         connect_timeout: float = 3.0,
+        stats: StatsMode | None = "auto",
+        stats_interval: float = 1.0,
     ) -> None:
         self.project = project
         self._candidates = candidates
@@ -97,6 +100,9 @@ class StackWatcher:
         self._stream: Any = None
         self._containers: dict[str, ContainerSnapshot] = {}
         self._emitted: dict[str, tuple[ContainerSnapshot, ...]] = {}
+        self.stats_mode = stats
+        self.stats_interval = stats_interval
+        self._sampler: StatsSampler | None = None
 
     @property
     def stopped(self) -> bool:
@@ -105,6 +111,9 @@ class StackWatcher:
     def stop(self) -> None:
         """Ask `run()` to return; closes the events stream so a blocked read wakes up. Thread-safe."""
         self._stopped.set()
+        sampler = self._sampler
+        if sampler is not None:
+            sampler.stop()
         stream = self._stream
         if stream is not None:
             with contextlib.suppress(Exception):
@@ -132,6 +141,9 @@ class StackWatcher:
                 reason = describe_error(exc)
             finally:
                 self._stream = None
+                if self._sampler is not None:
+                    self._sampler.stop()
+                    self._sampler = None
                 engine.close()
             if not self.stopped:
                 self._listener(
@@ -152,6 +164,9 @@ class StackWatcher:
         if self.stopped:
             stream.close()
             return
+        if self.stats_mode is not None:
+            self._sampler = StatsSampler(engine, self._listener, mode=self.stats_mode, interval=self.stats_interval)
+            threading.Thread(target=self._sampler.run, name="skid-stats-tick", daemon=True).start()
         self._reconcile(engine)
         self._listener(EngineStatus("connected", info=engine.info))
         for event in stream:
@@ -161,6 +176,8 @@ class StackWatcher:
 
     def _reconcile(self, engine: Engine) -> None:
         self._containers = {c.id: c for c in read_project(engine, self.project)}
+        for c in self._containers.values():
+            self._sample(c)
         grouped = service_containers(self._containers.values(), self.project)
         for service in sorted(set(grouped) | set(self._emitted)):
             self._publish(service, grouped.get(service, ()), event=None, force=True)
@@ -172,21 +189,29 @@ class StackWatcher:
         cid, service = event_container(event)
         if not cid:
             return
-        if action in GONE_ACTIONS:
+        doc = None if action in GONE_ACTIONS else engine.inspect(cid)
+        if doc is None:
             old = self._containers.pop(cid, None)
             service = service or (old.service if old else "")
+            if self._sampler is not None:
+                self._sampler.untrack(cid)
         else:
-            doc = engine.inspect(cid)
-            if doc is None:
-                old = self._containers.pop(cid, None)
-                service = service or (old.service if old else "")
-            else:
-                snap = snapshot_from_inspect(doc)
-                self._containers[cid] = snap
-                service = snap.service or service
+            snap = snapshot_from_inspect(doc)
+            self._containers[cid] = snap
+            service = snap.service or service
+            self._sample(snap)
         if service:
             grouped = service_containers(self._containers.values(), self.project)
             self._publish(service, grouped.get(service, ()), event=action)
+
+    def _sample(self, c: ContainerSnapshot) -> None:
+        """Sample a service container while it runs; stop when it does not."""
+        if self._sampler is None or c.oneoff or not c.service:
+            return
+        if c.state in ("running", "paused") and c.pid > 0:
+            self._sampler.track(c)
+        else:
+            self._sampler.untrack(c.id)
 
     def _publish(
         self, service: str, containers: tuple[ContainerSnapshot, ...], event: str | None, force: bool = False

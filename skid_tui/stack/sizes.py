@@ -129,3 +129,16 @@ def parse_cpus(value: str | int | float) -> float:
 def format_cpus(value: float) -> str:
     """`0.5`, `1`, `1.25`: no trailing zeros."""
     return f"{value:g}"
+
+
+def compact_bytes(n: float) -> str:
+    """Short sizes for tight columns: 512B, 4.0K, 219M, 1.2G (binary units)."""
+    for unit, size in (("G", 1024**3), ("M", 1024**2), ("K", 1024)):
+        if n >= size:
+            value = n / size
+            return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
+    return f"{n:.0f}B"
+
+
+def compact_rate(bps: float | None) -> str:
+    return "-" if bps is None else f"{compact_bytes(bps)}/s"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -12,19 +13,24 @@ from textual.binding import Binding
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from skid_tui.engine.containers import ContainerSnapshot
 from skid_tui.engine.discovery import HOW_TO_START, EngineCandidate
+from skid_tui.engine.sampler import StatsBatch, StatsMode
 from skid_tui.engine.watcher import EngineStatus, StackWatcher, WatchUpdate
+from skid_tui.model import LiveModel, PeakStore
 from skid_tui.stack import Profile, Stack
 from skid_tui.ui.commands import ServiceCommands
-from skid_tui.ui.messages import EngineStatusChanged, ServiceContainersChanged
+from skid_tui.ui.messages import EngineStatusChanged, ServiceContainersChanged, StatsSampled
 from skid_tui.ui.screens.help import HelpScreen, binding_rows
 from skid_tui.ui.views import (
+    PANEL_WIDTH,
     HeaderView,
+    ServiceView,
+    budget_bar_view,
     engine_line,
     order_services,
     service_view,
 )
+from skid_tui.ui.widgets.budget_bar import BudgetBar
 from skid_tui.ui.widgets.engine_header import EngineHeader
 from skid_tui.ui.widgets.service_grid import ServiceGrid
 from skid_tui.ui.widgets.service_panel import ServicePanel
@@ -75,21 +81,34 @@ class SkidApp(App[None]):
         watch: bool = True,
         retry_interval: float = 3.0,
         clock: Clock = utc_now,
+        stats: StatsMode | None = "auto",
+        model: LiveModel | None = None,
     ) -> None:
         super().__init__()
         self.stack = stack
         self.profile = profile
         self.clock = clock
         self.watch_engine = watch
-        self.engine_status = EngineStatus("connecting", retry_interval=retry_interval)
-        self.containers: dict[str, tuple[ContainerSnapshot, ...]] = {}
+        self.model = model or LiveModel(stack, profile, peaks=PeakStore.default(), clock=clock)
+        self.model.engine = EngineStatus("connecting", retry_interval=retry_interval)
         self.service_order = order_services(list(stack.services), list(stack.profiles.values()), profile)
-        self.watcher = StackWatcher(stack.project, candidates, self._watch_update, retry_interval=retry_interval)
+        self.watcher = StackWatcher(stack.project, candidates, self._watch_update, retry_interval=retry_interval,
+                                    stats=stats)
+        self.first_paint_at: float | None = None  # monotonic: every running service drawn with its numbers
 
     # -- layout ---------------------------------------------------------------------------------------
 
+    @property
+    def engine_status(self) -> EngineStatus:
+        return self.model.engine
+
+    @property
+    def containers(self) -> dict:
+        return self.model.containers
+
     def compose(self) -> ComposeResult:
         yield EngineHeader(self.header_view())
+        yield BudgetBar(budget_bar_view(self.model.totals()))
         notice = Static(id="engine-notice", markup=False)
         notice.display = False
         yield notice
@@ -102,13 +121,18 @@ class SkidApp(App[None]):
         panels = self.query(ServicePanel)
         if panels:
             panels.first().focus()
-        # Uptimes move on even when nothing else happens; views are coarse, so this repaints rarely.
-        self.set_interval(1.0, self.refresh_clocks, name="clock")
+        # New peaks reach the state file now and then, and at exit; not on every sample.
+        self.set_interval(30.0, self.save_peaks, name="save-peaks")
         if self.watch_engine:
             self.follow_engine()
 
     def on_unmount(self) -> None:
         self.watcher.stop()
+        self.save_peaks()
+
+    def save_peaks(self) -> None:
+        if self.model.peaks is not None:
+            self.model.peaks.save()
 
     async def action_quit(self) -> None:
         # Wake the watcher's blocking read first, so its thread ends with the app.
@@ -125,6 +149,8 @@ class SkidApp(App[None]):
         """Called on the watcher's thread: hand over to the event loop as a message, nothing else."""
         if isinstance(update, EngineStatus):
             self.post_message(EngineStatusChanged(update))
+        elif isinstance(update, StatsBatch):
+            self.post_message(StatsSampled(update))
         else:
             self.post_message(ServiceContainersChanged(update))
 
@@ -136,7 +162,7 @@ class SkidApp(App[None]):
     @on(EngineStatusChanged)
     def engine_status_changed(self, message: EngineStatusChanged) -> None:
         previous = self.engine_status.state
-        self.engine_status = message.status
+        self.model.apply(message.status)
         notice = self.query_one("#engine-notice", Static)
         if message.status.state in ("unreachable", "lost"):
             notice.update(render_notice(message.status))
@@ -150,19 +176,35 @@ class SkidApp(App[None]):
     @on(ServiceContainersChanged)
     def service_containers_changed(self, message: ServiceContainersChanged) -> None:
         update = message.update
-        self.containers[update.service] = update.containers
+        self.model.apply(update)
         if update.service in self.stack.services:
             self.refresh_panels([update.service])
 
+    @on(StatsSampled)
+    def stats_sampled(self, message: StatsSampled) -> None:
+        self.model.apply(message.batch)
+        # Every running panel: new numbers, and uptimes move on. Views are quantized to what is
+        # visible, so a steady service does not repaint.
+        running = [s for s in self.service_order if any(c.is_running for c in self.containers.get(s, ()))]
+        self.refresh_panels(running)
+        if self.first_paint_at is None and self.model.complete():
+            self.call_after_refresh(self._painted)
+
+    def _painted(self) -> None:
+        if self.first_paint_at is None:
+            self.first_paint_at = time.monotonic()
+
     # -- views ----------------------------------------------------------------------------------------
 
-    def view_of(self, service: str):  # noqa: ANN201 - a ServiceView
+    def view_of(self, service: str, width: int = PANEL_WIDTH) -> ServiceView:
         return service_view(
             self.stack.services[service],
             self.containers.get(service, ()),
             profile=self.profile,
             engine_state=self.engine_status.state,
             now=self.clock(),
+            resources=self.model.resources(service),
+            width=width,
         )
 
     def header_view(self) -> HeaderView:
@@ -177,6 +219,7 @@ class SkidApp(App[None]):
             services=len(self.stack.services),
             engine_state=self.engine_status.state,
             engine_line=engine_line(self.engine_status),
+            stats_source=self.model.stats_source,
         )
 
     def refresh_panels(self, services: list[str]) -> None:
@@ -186,13 +229,14 @@ class SkidApp(App[None]):
                     panel = self.query_one(f"#svc-{name}", ServicePanel)
                 except Exception:
                     continue
-                panel.show(self.view_of(name))
+                width = panel.content_region.width or PANEL_WIDTH
+                panel.show(self.view_of(name, width))
             self.query_one(EngineHeader).show(self.header_view())
+            self.query_one(BudgetBar).show(budget_bar_view(self.model.totals()))
 
-    def refresh_clocks(self) -> None:
-        running = [s for s in self.service_order if any(c.is_running for c in self.containers.get(s, ()))]
-        if running:
-            self.refresh_panels(running)
+    def on_resize(self) -> None:
+        # Gauges are drawn to the panel's width: redraw them once the new layout is known.
+        self.call_after_refresh(self.refresh_panels, self.service_order)
 
     # -- actions --------------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from skid_tui.engine.sampler import StatsBatch
 from skid_tui.engine.watcher import EngineStatus, ServiceUpdate
 
 
@@ -21,3 +22,11 @@ class ServiceContainersChanged(Message):
     def __init__(self, update: ServiceUpdate) -> None:
         super().__init__()
         self.update = update
+
+
+class StatsSampled(Message):
+    """A tick of resource samples for every running container."""
+
+    def __init__(self, batch: StatsBatch) -> None:
+        super().__init__()
+        self.batch = batch

@@ -12,9 +12,99 @@ from datetime import datetime
 
 from skid_tui.engine.containers import ContainerSnapshot
 from skid_tui.engine.watcher import EngineStatus
+from skid_tui.model import ServiceResources, Totals
+from skid_tui.model.budget import cpu_fraction, usage_tone
 from skid_tui.stack import Profile, ServiceSpec, format_bytes
+from skid_tui.ui.gauges import compact_bytes, compact_rate, percent, ruler_scale, sparkline
 
 Tone = str  # "ok", "warn", "bad", "off", "lost"
+PANEL_WIDTH = 46  # content width of a panel before the first layout tells the real one
+MEM_TEXT = 9  # "1.20 GiB" right-aligned: the ruler keeps its width as numbers change
+BUDGET_STYLE = {"ok": "green", "over_standard": "yellow", "near_max": "red", "oom": "bold red",
+                "no_budget": "cyan"}
+
+
+@dataclass(frozen=True)
+class ResourceView:
+    """The resource lines of a panel, quantized to what is visible at its width (so equal = no repaint)."""
+
+    running: bool
+    mem_text: str
+    ruler_width: int
+    ruler_filled: int  # cells
+    ruler_std: int | None
+    ruler_max: int | None
+    ruler_style: str
+    limits_text: str
+    mem_spark: str
+    cpu_spark: str
+    cpu_text: str
+    cpu_style: str
+    net_text: str
+    budget_state: str | None
+    oom_text: str = ""
+
+
+def resource_view(r: ServiceResources, width: int) -> ResourceView:
+    used = r.mem_bytes if r.running else None
+    peak = r.peak_mem_bytes if r.peak_mem_bytes is not None else r.recorded_peak_bytes
+    scale = ruler_scale(used, r.mem_standard_bytes, r.mem_max_bytes, peak)
+    ruler_width = max(8, width - 4 - 1 - MEM_TEXT)
+
+    def cell(n: int | None) -> int | None:
+        return None if not n else min(ruler_width - 1, round(n / scale * ruler_width) - 1)
+
+    filled = 0 if not used else min(ruler_width, max(1, round(used / scale * ruler_width)))
+    std, mx = r.mem_standard_bytes, r.mem_max_bytes
+    parts = []
+    if std is None and mx is None:
+        parts.append("no budget")
+    else:
+        parts.append(f"std {format_bytes(std)}" if std is not None else "no std")
+        parts.append(f"max {format_bytes(mx)}" if mx is not None else "no max")
+    if r.running and r.peak_mem_bytes is not None:
+        parts.append(f"peak {format_bytes(r.peak_mem_bytes)}")
+    elif not r.running and peak is not None:
+        parts.append(f"last peak {format_bytes(peak)}")
+    spark_width = max(4, width - 4)
+    mem_spark = sparkline(r.mem_history[-60:], spark_width, scale) if r.running else ""
+    fraction = cpu_fraction(r.cpu_percent, r.cpu_limit)
+    if not r.running:
+        cpu_text = ""
+    elif r.cpu_limit:
+        cpu_text = f"{percent(r.cpu_percent)} of {r.cpu_limit:g} cpu"
+    else:
+        cpu_text = percent(r.cpu_percent)
+    cpu_spark = ""
+    if r.running:
+        top = r.cpu_limit * 100 if r.cpu_limit else max(100.0, max(r.cpu_history, default=0.0))
+        cpu_spark = sparkline(r.cpu_history[-60:], max(4, width - 5 - len(cpu_text)), top)
+    net = ""
+    if r.running:
+        net = f"↓{compact_rate(r.net_rx_bps)} ↑{compact_rate(r.net_tx_bps)}"
+        if r.pids is not None:
+            net += f" · {r.pids} pid{'s' if r.pids != 1 else ''}"
+    return ResourceView(
+        running=r.running,
+        mem_text=(format_bytes(used) if used is not None else ("…" if r.running else "off")).rjust(MEM_TEXT),
+        ruler_width=ruler_width,
+        ruler_filled=filled,
+        ruler_std=cell(std),
+        ruler_max=cell(mx),
+        ruler_style=BUDGET_STYLE.get(r.budget_state or "", "green"),
+        limits_text=" · ".join(parts),
+        mem_spark=mem_spark,
+        cpu_spark=cpu_spark,
+        cpu_text=cpu_text,
+        cpu_style=usage_tone(fraction) or "",
+        net_text=net,
+        budget_state=r.budget_state,
+        oom_text=f"OOM-KILLED {r.oom_at.astimezone().strftime('%H:%M:%S')}" if r.oom_at else "",
+    )
+
+
+def budget_tone(state: str | None) -> Tone | None:
+    return {"over_standard": "warn", "near_max": "bad", "oom": "bad"}.get(state or "")
 
 
 @dataclass(frozen=True)
@@ -33,6 +123,7 @@ class ServiceView:
     replicas: str = ""  # "2/3 running" when scaled
     engine: str = "connected"  # connected, connecting, unreachable, lost
     oom: bool = False
+    resources: ResourceView | None = None
 
     @property
     def state_text(self) -> str:
@@ -115,6 +206,8 @@ def service_view(
     profile: Profile | None,
     engine_state: str,
     now: datetime,
+    resources: ServiceResources | None = None,
+    width: int = PANEL_WIDTH,
 ) -> ServiceView:
     c = primary(containers)
     wanted = profile is not None and spec.name in profile.services
@@ -143,6 +236,17 @@ def service_view(
             # A stopped container publishes nothing: show what it will publish when started.
             published = [(p.host_ip, p.host_port, p.container_port, p.protocol) for p in spec.ports]
         ports = ports_text(published)
+    res = resource_view(resources, width) if resources is not None else None
+    tone = tone_of(state, health, exit_code, oom, engine_state)
+    if res is not None:
+        oom = oom or bool(res.oom_text)
+        # The border follows the worse of health and budget: a healthy service near its maximum is red.
+        order = ["ok", "warn", "bad"]
+        btone = budget_tone(res.budget_state)
+        if btone and tone in order and order.index(btone) > order.index(tone):
+            tone = btone
+        if res.budget_state == "oom" and tone in ("off", "ok", "warn"):
+            tone = "bad"
     replicas = ""
     if len(containers) > 1:
         replicas = f"{sum(1 for x in containers if x.is_running)}/{len(containers)} running"
@@ -156,11 +260,12 @@ def service_view(
         budget=budget_text(spec),
         membership=membership,
         wanted=wanted,
-        tone=tone_of(state, health, exit_code, oom, engine_state),
+        tone=tone,
         exit_code=exit_code,
         replicas=replicas,
         engine=engine_state,
         oom=oom,
+        resources=res,
     )
 
 
@@ -173,6 +278,52 @@ class HeaderView:
     services: int
     engine_state: str
     engine_line: str
+    stats_source: str = "none"
+
+
+STATS_SOURCE_TEXT = {
+    "cgroup": "stats: direct cgroup reads",
+    "api": "stats: engine API streams",
+    "cgroup+api": "stats: cgroup reads + API streams",
+    "none": "",
+}
+
+
+@dataclass(frozen=True)
+class BudgetBarView:
+    """The strip under the header: the stack against the profile's budget, the engine and the host."""
+
+    stack_used: str
+    budget: str
+    budget_fraction: float | None
+    budget_style: str
+    engine: str
+    host: str
+    host_style: str
+    hint: str | None
+
+
+def budget_bar_view(t: Totals, width_cells: int = 20) -> BudgetBarView:
+    fraction = t.mem_bytes / t.host_budget if t.host_budget else None
+    # Quantized to the bar's cells and the texts' precision: the strip repaints only when it would look different.
+    cells = round(min(fraction, 1.0) * width_cells) / width_cells if fraction is not None else None
+    engine = ""
+    if t.engine_mem_total:
+        free = format_bytes(max(0, t.engine_mem_total - t.mem_bytes))
+        share = t.mem_bytes / t.engine_mem_total
+        engine = f"engine {format_bytes(t.engine_mem_total)}: stack uses {share:.0%}, {free} free"
+    host = (f"host {compact_bytes(t.host.used)} of {compact_bytes(t.host.total)} used "
+            f"({t.host.fraction:.0%})")
+    return BudgetBarView(
+        stack_used=format_bytes(t.mem_bytes),
+        budget=format_bytes(t.host_budget) if t.host_budget else "no budget",
+        budget_fraction=cells,
+        budget_style=usage_tone(fraction) or "green",
+        engine=engine,
+        host=host,
+        host_style=usage_tone(t.host.fraction) or "green",
+        hint=t.hint,
+    )
 
 
 def engine_line(status: EngineStatus) -> str:

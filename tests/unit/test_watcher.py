@@ -111,7 +111,7 @@ def run_watcher(monkeypatch):
             return engines.pop(0)
 
         monkeypatch.setattr(watcher_mod.Engine, "first_answering", staticmethod(first_answering))
-        w = StackWatcher("rec", lambda: [CANDIDATE], rec, retry_interval=0.05)
+        w = StackWatcher("rec", lambda: [CANDIDATE], rec, retry_interval=0.05, stats=None)
         t = threading.Thread(target=w.run, daemon=True)
         t.start()
         started.append((w, t))

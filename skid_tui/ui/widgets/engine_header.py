@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from skid_tui import __version__
-from skid_tui.ui.views import HeaderView
+from skid_tui.ui.views import STATS_SOURCE_TEXT, HeaderView
 
 
 def render_header(view: HeaderView) -> Text:
@@ -29,6 +29,9 @@ def render_header(view: HeaderView) -> Text:
     }.get(view.engine_state, ("?", ""))
     text.append(f" {mark} ", style=style)
     text.append(view.engine_line, style="" if view.engine_state == "connected" else style)
+    source = STATS_SOURCE_TEXT.get(view.stats_source, view.stats_source)
+    if source and view.engine_state == "connected":
+        text.append(f"  ·  {source}", style="grey62")
     return text
 
 

@@ -1,0 +1,215 @@
+"""Samples every running container once a second: cgroup reads where possible, else an API stream each.
+
+One tick thread reads the cgroup files of every container it can and collects what the API streams
+delivered since the last tick, then hands one batch to its listener: one message per second for the
+UI, however many containers there are. A container whose cgroup read fails falls back to an API stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import docker.types
+
+from skid_tui.engine.cgroups import CgroupReader, locate
+from skid_tui.engine.client import ENGINE_ERRORS, Engine
+from skid_tui.engine.containers import ContainerSnapshot
+from skid_tui.engine.stats import StatsSample, sample_from_api
+
+StatsMode = Literal["auto", "cgroup", "api"]
+
+
+@dataclass(frozen=True)
+class StatsBatch:
+    """The samples of one tick, and which paths produced them."""
+
+    samples: tuple[StatsSample, ...]
+    source: str  # "cgroup", "api", "cgroup+api", or "none" when nothing runs
+    fallbacks: tuple[tuple[str, str], ...] = ()  # (container id, why its cgroup could not be read)
+    at: float = field(default_factory=time.monotonic)
+
+
+def fast_path_possible(engine: Engine) -> str | None:
+    """Why cgroup reads cannot work with this engine, or None when they may."""
+    cand = engine.info.candidate
+    if not (cand.url or "").startswith("unix://"):
+        return "the engine is not on this machine"
+    if engine.info.kind == "Docker Desktop":
+        return "Docker Desktop runs containers in its VM"
+    return None
+
+
+class StatsSampler:
+    def __init__(
+        self,
+        engine: Engine,
+        listener: Callable[[StatsBatch], None],
+        *,
+        mode: StatsMode = "auto",
+        interval: float = 1.0,
+    ) -> None:
+        self.engine = engine
+        self.listener = listener
+        self.mode = mode
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._readers: dict[str, CgroupReader] = {}
+        self._streams: dict[str, Any] = {}  # container id -> the open API stream (closable)
+        self._latest: dict[str, StatsSample] = {}  # API samples not yet handed over
+        self._fallbacks: dict[str, str] = {}
+        self._no_fast_path = fast_path_possible(engine) if mode != "api" else "API path chosen"
+
+    # -- which containers -----------------------------------------------------------------------------
+
+    def track(self, container: ContainerSnapshot) -> None:
+        """Start sampling a running container (idempotent). Blocking: call from the watcher's thread."""
+        cid = container.id
+        with self._lock:
+            if self._stopped.is_set() or cid in self._readers or cid in self._streams:
+                return
+        why = self._no_fast_path
+        if why is None:
+            try:
+                reader = CgroupReader(cid, locate(container.pid, cid), self.engine.info.mem_total)
+            except (OSError, LookupError, ValueError) as exc:
+                why = f"cgroup not readable: {exc}"
+            else:
+                with self._lock:
+                    self._readers[cid] = reader
+                return
+        if self.mode == "cgroup":
+            with self._lock:
+                self._fallbacks[cid] = why
+            return
+        self._start_stream(cid, why)
+
+    def untrack(self, container_id: str) -> None:
+        with self._lock:
+            reader = self._readers.pop(container_id, None)
+            stream = self._streams.pop(container_id, None)
+            self._latest.pop(container_id, None)
+            self._fallbacks.pop(container_id, None)
+        if reader is not None:
+            reader.close()
+        if stream is not None:
+            _close(stream)
+
+    @property
+    def tracked(self) -> set[str]:
+        with self._lock:
+            return set(self._readers) | set(self._streams) | set(self._fallbacks)
+
+    # -- the tick loop --------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Tick until stop(): read, hand over one batch, sleep until the next second."""
+        next_tick = time.monotonic()
+        while not self._stopped.is_set():
+            self.listener(self.tick())
+            next_tick += self.interval
+            now = time.monotonic()
+            if next_tick < now:  # fell behind (a suspended laptop): do not catch up in a burst
+                next_tick = now + self.interval
+            self._stopped.wait(next_tick - now)
+
+    def tick(self) -> StatsBatch:
+        with self._lock:
+            readers = list(self._readers.items())
+            api = list(self._latest.values())
+            self._latest.clear()
+        samples: list[StatsSample] = []
+        for cid, reader in readers:
+            try:
+                samples.append(reader.read())
+            except (OSError, ValueError) as exc:
+                # The cgroup went away or cannot be read: let the API say what it knows.
+                self._demote(cid, reader, f"cgroup read failed: {exc}")
+        samples.extend(api)
+        with self._lock:
+            kinds = ("cgroup" if self._readers else "") + ("+" if self._readers and self._streams else "") + (
+                "api" if self._streams else "")
+            fallbacks = tuple(self._fallbacks.items())
+        return StatsBatch(tuple(samples), kinds or "none", fallbacks)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        with self._lock:
+            readers, streams = list(self._readers.values()), list(self._streams.values())
+            self._readers.clear()
+            self._streams.clear()
+        for r in readers:
+            r.close()
+        for s in streams:
+            _close(s)
+
+    # -- the API path ---------------------------------------------------------------------------------
+
+    def _demote(self, cid: str, reader: CgroupReader, why: str) -> None:
+        with self._lock:
+            if self._readers.get(cid) is not reader:
+                return
+            del self._readers[cid]
+        reader.close()
+        if self.mode == "cgroup":
+            with self._lock:
+                self._fallbacks[cid] = why
+            return
+        self._start_stream(cid, why)
+
+    def _start_stream(self, cid: str, why: str | None) -> None:
+        with self._lock:
+            if self._stopped.is_set() or cid in self._streams:
+                return
+            self._streams[cid] = None  # reserved: the thread opens it
+            if why and self.mode == "auto" and self._no_fast_path is None:
+                self._fallbacks[cid] = why
+        threading.Thread(target=self._follow_stream, args=(cid,), name=f"skid-stats-{cid[:12]}", daemon=True).start()
+
+    def _follow_stream(self, cid: str) -> None:
+        api = self.engine.api
+        previous: StatsSample | None = None
+        stream: Any = None
+        try:
+            # docker-py's stats() gives a bare generator that cannot be closed from another thread; the
+            # events endpoint's CancellableStream can, so the same request is wrapped in one.
+            response = api._get(api._url("/containers/{0}/stats", cid), params={"stream": True}, stream=True,
+                                timeout=None)
+            stream = docker.types.CancellableStream(api._stream_helper(response, decode=True), response)
+            with self._lock:
+                if cid not in self._streams or self._stopped.is_set():
+                    _close(stream)
+                    return
+                self._streams[cid] = stream
+            for payload in stream:
+                sample = sample_from_api(payload, previous, time.monotonic(), cid)
+                if sample is None:
+                    continue  # a stopped container's zero payload: the events stream will untrack it
+                previous = sample
+                with self._lock:
+                    if cid not in self._streams:
+                        break
+                    self._latest[cid] = sample
+        except ENGINE_ERRORS:
+            pass  # the engine went away or the container is gone: the watcher hears it from the events
+        except Exception as exc:  # a thread's traceback would scribble over the dashboard
+            with self._lock:
+                self._fallbacks[cid] = f"stats stream failed: {type(exc).__name__}: {exc}"
+        finally:
+            # Forget this stream (ended by itself or never opened), but never a newer one for the same id.
+            with self._lock:
+                if cid in self._streams and self._streams[cid] in (None, stream):
+                    del self._streams[cid]
+
+
+def _close(stream: Any) -> None:
+    if stream is None:
+        return
+    # Half-closed sockets raise all sorts of errors; we are done with the stream anyway.
+    with contextlib.suppress(Exception):
+        stream.close()

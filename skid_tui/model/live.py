@@ -1,0 +1,292 @@
+"""The live model: containers, samples, peaks and OOM kills per service; totals against the budgets.
+
+Owned by one thread (the UI's event loop, or the monitor's loop), which applies the watcher's updates
+in order. Readers get frozen snapshots (ServiceResources, Totals).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psutil
+
+from skid_tui.engine.containers import ContainerSnapshot
+from skid_tui.engine.sampler import StatsBatch
+from skid_tui.engine.stats import StatsSample
+from skid_tui.engine.watcher import EngineStatus, ServiceUpdate, WatchUpdate
+from skid_tui.model.budget import BudgetState, budget_state
+from skid_tui.model.peaks import PeakStore
+from skid_tui.stack import Profile, Stack, format_bytes
+
+RING = 120  # samples kept per service: two minutes at one a second
+HOST_HINT_AT = 0.8  # host memory use at which the dashboard names what to stop
+
+
+@dataclass(frozen=True)
+class HostMemory:
+    total: int
+    available: int
+
+    @property
+    def used(self) -> int:
+        return self.total - self.available
+
+    @property
+    def fraction(self) -> float:
+        return self.used / self.total if self.total else 0.0
+
+
+def read_host_memory() -> HostMemory:
+    vm = psutil.virtual_memory()
+    return HostMemory(int(vm.total), int(vm.available))
+
+
+@dataclass
+class ServiceUsage:
+    """What one service has used since skid started watching it (across restarts of its container)."""
+
+    samples: deque[StatsSample] = field(default_factory=lambda: deque(maxlen=RING))
+    peak_mem: int | None = None
+    oom_at: datetime | None = None
+    last: StatsSample | None = None
+
+
+@dataclass(frozen=True)
+class ServiceResources:
+    """One service's row: the numbers `skid monitor --json` prints and a panel draws."""
+
+    service: str
+    container: str | None  # short id of the container sampled
+    state: str
+    running: bool
+    cpu_percent: float | None
+    cpu_limit: float | None
+    mem_bytes: int | None
+    mem_limit_bytes: int | None
+    mem_standard_bytes: int | None
+    mem_max_bytes: int | None
+    budget_state: BudgetState | None
+    peak_mem_bytes: int | None  # since skid started watching
+    recorded_peak_bytes: int | None  # the highest ever seen, from the state file
+    net_rx_bps: float | None
+    net_tx_bps: float | None
+    pids: int | None
+    oom_at: datetime | None
+    mem_history: tuple[int, ...] = ()
+    cpu_history: tuple[float, ...] = ()
+    source: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        keys = ("service", "container", "state", "cpu_percent", "cpu_limit", "mem_bytes", "mem_limit_bytes",
+                "mem_standard_bytes", "mem_max_bytes", "budget_state", "peak_mem_bytes", "net_rx_bps",
+                "net_tx_bps", "pids")
+        out = {k: getattr(self, k) for k in keys}
+        for k in ("cpu_percent", "net_rx_bps", "net_tx_bps"):
+            if out[k] is not None:
+                out[k] = round(out[k], 2)
+        out["oom_at"] = self.oom_at.isoformat() if self.oom_at else None
+        out["recorded_peak_bytes"] = self.recorded_peak_bytes
+        return out
+
+
+@dataclass(frozen=True)
+class Totals:
+    mem_bytes: int  # used memory of every running service container
+    host_budget: int | None
+    engine_mem_total: int | None
+    host: HostMemory
+    stats_source: str
+    hint: str | None = None
+    running: int = 0
+
+
+def primary(containers: tuple[ContainerSnapshot, ...]) -> ContainerSnapshot | None:
+    running = [c for c in containers if c.is_running]
+    return running[0] if running else (containers[0] if containers else None)
+
+
+class LiveModel:
+    def __init__(
+        self,
+        stack: Stack,
+        profile: Profile | None,
+        *,
+        peaks: PeakStore | None = None,
+        host_memory: Callable[[], HostMemory] = read_host_memory,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.stack = stack
+        self.profile = profile
+        self.peaks = peaks
+        self.host_memory = host_memory
+        self.clock = clock
+        self.engine = EngineStatus("connecting")
+        self.containers: dict[str, tuple[ContainerSnapshot, ...]] = {}
+        self.usage: dict[str, ServiceUsage] = {name: ServiceUsage() for name in stack.services}
+        self.latest: dict[str, StatsSample] = {}  # container id -> newest sample
+        self.service_of: dict[str, str] = {}  # container id -> service
+        self.stats_source = "none"
+        self.fallbacks: tuple[tuple[str, str], ...] = ()
+        self.host = host_memory()
+        self.batches = 0
+
+    # -- updates --------------------------------------------------------------------------------------
+
+    def apply(self, update: WatchUpdate) -> set[str]:
+        """Apply one watcher update; returns the services whose numbers changed ("*": all of them)."""
+        if isinstance(update, EngineStatus):
+            self.engine = update
+            if update.state != "connected":
+                self.latest.clear()
+                self.stats_source = "none"
+            return {"*"}
+        if isinstance(update, ServiceUpdate):
+            return self._apply_service(update)
+        return self._apply_stats(update)
+
+    def _apply_service(self, update: ServiceUpdate) -> set[str]:
+        service = update.service
+        self.containers[service] = update.containers
+        usage = self.usage.setdefault(service, ServiceUsage())
+        for c in update.containers:
+            self.service_of[c.id] = service
+        alive = {c.id for c in update.containers if c.is_running}
+        for cid in [cid for cid, s in self.service_of.items() if s == service and cid not in alive]:
+            self.latest.pop(cid, None)
+        c = primary(update.containers)
+        if update.event == "oom":
+            usage.oom_at = datetime.fromtimestamp(update.at, UTC)
+        elif c is not None and c.oom_killed and not c.is_running and usage.oom_at is None:
+            usage.oom_at = c.finished_at or self.clock()
+        elif c is not None and c.state == "running" and usage.oom_at and c.started_at and c.started_at > usage.oom_at:
+            usage.oom_at = None  # it started again: the kill is history
+        return {service}
+
+    def _apply_stats(self, batch: StatsBatch) -> set[str]:
+        self.batches += 1
+        self.stats_source = batch.source
+        self.fallbacks = batch.fallbacks
+        self.host = self.host_memory()
+        changed: set[str] = set()
+        for sample in batch.samples:
+            service = self.service_of.get(sample.container_id)
+            if service is None:
+                continue
+            self.latest[sample.container_id] = sample
+            c = primary(self.containers.get(service, ()))
+            if c is None or c.id != sample.container_id:
+                continue  # a second replica: counted in the totals, not drawn
+            usage = self.usage.setdefault(service, ServiceUsage())
+            usage.samples.append(sample)
+            usage.last = sample
+            if usage.peak_mem is None or sample.mem_used > usage.peak_mem:
+                usage.peak_mem = sample.mem_used
+            if self.peaks is not None:
+                self.peaks.observe(self.stack.project, service, sample.mem_used)
+            changed.add(service)
+        return changed
+
+    # -- snapshots ------------------------------------------------------------------------------------
+
+    def resources(self, service: str) -> ServiceResources:
+        spec = self.stack.services.get(service)
+        budget = spec.budget if spec else None
+        usage = self.usage.get(service) or ServiceUsage()
+        c = primary(self.containers.get(service, ()))
+        running = c is not None and c.is_running and self.engine.state == "connected"
+        sample = usage.last if running and usage.last and c is not None and usage.last.container_id == c.id else None
+        history = [s for s in usage.samples if c is not None and s.container_id == c.id] if running else []
+        state = c.state if c else "not created"
+        mem = sample.mem_used if sample else None
+        return ServiceResources(
+            service=service,
+            container=c.short_id if c else None,
+            state=state,
+            running=running,
+            cpu_percent=sample.cpu_percent if sample else None,
+            cpu_limit=budget.cpus_limit if budget else None,
+            mem_bytes=mem,
+            mem_limit_bytes=sample.mem_limit if sample else None,
+            mem_standard_bytes=budget.mem_standard if budget else None,
+            mem_max_bytes=budget.mem_max if budget else None,
+            budget_state=budget_state(mem, budget, usage.oom_at is not None) if budget else None,
+            peak_mem_bytes=usage.peak_mem,
+            recorded_peak_bytes=self.peaks.recorded(self.stack.project, service) if self.peaks else None,
+            net_rx_bps=sample.net_rx_bps if sample else None,
+            net_tx_bps=sample.net_tx_bps if sample else None,
+            pids=sample.pids if sample else None,
+            oom_at=usage.oom_at,
+            mem_history=tuple(s.mem_used for s in history),
+            cpu_history=tuple(s.cpu_percent or 0.0 for s in history),
+            source=sample.source if sample else None,
+        )
+
+    def totals(self) -> Totals:
+        used = sum(s.mem_used for s in self.latest.values())
+        running = sum(1 for cs in self.containers.values() if any(c.is_running for c in cs))
+        engine_total = self.engine.info.mem_total if self.engine.info else None
+        return Totals(
+            mem_bytes=used,
+            host_budget=self.profile.host_budget if self.profile else None,
+            engine_mem_total=engine_total,
+            host=self.host,
+            stats_source=self.stats_source,
+            hint=self.stop_hint(),
+            running=running,
+        )
+
+    def stop_hint(self) -> str | None:
+        """At 80% host memory or more: which services to stop, largest first, and what that frees."""
+        if self.host.fraction < HOST_HINT_AT:
+            return None
+        by_service: dict[str, int] = {}
+        for cid, sample in self.latest.items():
+            service = self.service_of.get(cid)
+            if service:
+                by_service[service] = by_service.get(service, 0) + sample.mem_used
+        if not by_service:
+            return None
+        wanted = set(self.profile.services) if self.profile else set()
+        # Services the active profile does not need go first; then the rest, largest first.
+        ranked = sorted(by_service.items(), key=lambda kv: (kv[0] in wanted, -kv[1]))[:3]
+        names = ", ".join(f"{s} ({format_bytes(m)})" for s, m in ranked)
+        freed = format_bytes(sum(m for _, m in ranked))
+        return (f"host memory {self.host.fraction:.0%} used: stopping {names} would free {freed}")
+
+    def to_json(self) -> dict[str, Any]:
+        """`skid monitor --once --json`."""
+        totals = self.totals()
+        return {
+            "project": self.stack.project,
+            "profile": self.profile.name if self.profile else None,
+            "services": [self.resources(s).to_json() for s in self.stack.services],
+            "totals": {"mem_bytes": totals.mem_bytes, "host_budget_bytes": totals.host_budget,
+                       "running": totals.running},
+            "engine": {
+                "mem_total_bytes": totals.engine_mem_total,
+                "stats_source": totals.stats_source,
+                "state": self.engine.state,
+                "endpoint": self.engine.info.candidate.url if self.engine.info else None,
+            },
+            "host": {"mem_total_bytes": totals.host.total, "mem_available_bytes": totals.host.available},
+            "hint": totals.hint,
+            "at": time.time(),
+        }
+
+    def complete(self) -> bool:
+        """Every running service has a sample with a CPU% (which takes two readings)."""
+        if self.engine.state != "connected" or self.batches == 0:
+            return False
+        for service, containers in self.containers.items():
+            c = primary(containers)
+            if c is None or c.state != "running" or service not in self.stack.services:
+                continue
+            last = self.usage[service].last
+            if last is None or last.container_id != c.id or last.cpu_percent is None:
+                return False
+        return True

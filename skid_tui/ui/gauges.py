@@ -1,0 +1,71 @@
+"""Text gauges drawn with characters, not widgets: a memory ruler with budget marks, sparklines, rates.
+
+Pure functions returning plain strings or Rich Text; a panel draws its whole body as one Text, which is
+far cheaper to repaint than a tree of ProgressBar and Sparkline widgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+
+from skid_tui.stack.sizes import compact_bytes, compact_rate
+
+__all__ = ["compact_bytes", "compact_rate", "memory_ruler_cells", "percent", "ruler_scale", "sparkline"]
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float], width: int, top: float) -> str:
+    """The last `width` values as blocks, scaled to 0..top (not to the series' own min-max, so a flat
+    series stays flat instead of looking like noise). Pads on the left while history is short."""
+    if width <= 0:
+        return ""
+    if top <= 0:
+        top = max(values, default=0.0) or 1.0
+    tail = list(values)[-width:]
+    chars = []
+    for v in tail:
+        level = min(len(SPARKS) - 1, max(0, round(v / top * (len(SPARKS) - 1))))
+        chars.append(SPARKS[level])
+    return " " * (width - len(chars)) + "".join(chars)
+
+
+def percent(value: float | None) -> str:
+    """One decimal under 10%, none above: small jitter does not repaint a steady panel."""
+    if value is None:
+        return "…"
+    return f"{value:.1f}%" if value < 10 else f"{value:.0f}%"
+
+
+def ruler_scale(used: int | None, standard: int | None, maximum: int | None, peak: int | None) -> int:
+    """What the full width of the memory ruler stands for: the maximum, else room above what was seen."""
+    if maximum:
+        return max(maximum, used or 0)
+    seen = max(used or 0, peak or 0, standard or 0)
+    return max(int(seen * 1.25), standard * 2 if standard else 0, 1)
+
+
+def memory_ruler_cells(width: int, filled: int, std_at: int | None, max_at: int | None, style: str) -> Text:
+    """━━━━━━━━━╋─────────┫ : `filled` cells, ╋ at the standard allocation, ┫ at the maximum.
+
+    Built from runs, not a span per cell: this is drawn for every panel on every change.
+    """
+    text = Text()
+    marks = {i: ("┫", "bold red" if i < filled else "red") for i in (max_at,) if i is not None}
+    if std_at is not None and std_at != max_at:
+        marks[std_at] = ("╋", "bold yellow")
+    pos = 0
+    for at in [*sorted(marks), width]:
+        if at > pos:
+            cut = min(max(filled, pos), at)
+            if cut > pos:
+                text.append("━" * (cut - pos), style=style)
+            if at > cut:
+                text.append("─" * (at - cut), style="grey35")
+        if at < width:
+            char, mark_style = marks[at]
+            text.append(char, style=mark_style)
+        pos = at + 1
+    return text
