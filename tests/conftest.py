@@ -43,6 +43,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     terminalreporter.write_line(f"engine tests against {host}: {summary}")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Peaks and other state go to a throwaway XDG state dir, never the user's."""
+    path = tmp_path_factory.mktemp("xdg-state")
+    old = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = old
+
+
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
     try:
@@ -62,15 +75,16 @@ def compose_bin() -> str:
 
 
 class DemoProject:
-    """A throwaway compose project of the demo stack, with random host ports."""
+    """A throwaway compose project (the demo stack by default), with random host ports."""
 
-    def __init__(self, compose_bin: str, name: str) -> None:
+    def __init__(self, compose_bin: str, name: str, file: Path = DEMO) -> None:
         self.compose_bin = compose_bin
         self.name = name
+        self.file = file
         self.env = {**os.environ, **dict.fromkeys(PORT_VARS, "")}
 
     def compose(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-        cmd = [self.compose_bin, "-p", self.name, "-f", str(DEMO), *args]
+        cmd = [self.compose_bin, "-p", self.name, "-f", str(self.file), *args]
         result = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=timeout, check=False)
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stderr}")
@@ -90,5 +104,16 @@ class DemoProject:
 @pytest.fixture
 def demo_project(engine: Engine, compose_bin: str) -> Iterator[DemoProject]:
     project = DemoProject(compose_bin, f"skidtest-{uuid.uuid4().hex[:8]}")
+    yield project
+    project.down()
+
+
+RESOURCES = Path(__file__).resolve().parent / "functional" / "resources.yml"
+
+
+@pytest.fixture
+def resource_project(engine: Engine, compose_bin: str) -> Iterator[DemoProject]:
+    """Busybox containers shaped for measuring: a 40 MiB hog, a CPU burner, an OOM victim."""
+    project = DemoProject(compose_bin, f"skidres-{uuid.uuid4().hex[:8]}", RESOURCES)
     yield project
     project.down()

@@ -70,7 +70,7 @@ def resource_view(r: ServiceResources, width: int) -> ResourceView:
     mem_spark = sparkline(r.mem_history[-60:], spark_width, scale) if r.running else ""
     fraction = cpu_fraction(r.cpu_percent, r.cpu_limit)
     if not r.running:
-        cpu_text = ""
+        cpu_text = f"limit {r.cpu_limit:g} cpu" if r.cpu_limit else ""
     elif r.cpu_limit:
         cpu_text = f"{percent(r.cpu_percent)} of {r.cpu_limit:g} cpu"
     else:

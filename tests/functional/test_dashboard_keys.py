@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from skid_tui.engine.watcher import EngineStatus
+from skid_tui.engine.sampler import StatsBatch
+from skid_tui.engine.watcher import EngineStatus, ServiceUpdate
+from skid_tui.model import HostMemory
 from skid_tui.ui.messages import EngineStatusChanged
 from skid_tui.ui.screens.help import HelpScreen
 from skid_tui.ui.widgets.service_panel import ServicePanel
-from tests.snapshots.test_snapshots import feed, quiet_app, running_stack
+from tests.factories import NOW, GiB, MiB, container
+from tests.snapshots.test_snapshots import INFO, feed, quiet_app, running_stack, sample
 
 
 def focused_service(app) -> str:
@@ -74,3 +77,49 @@ async def test_q_quits():
     async with app.run_test() as pilot:
         await pilot.press("q")
     assert app.return_code == 0
+
+
+async def test_panel_colour_follows_the_budget_thresholds():
+    app = quiet_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        pg = container("postgres")
+        feed(app, EngineStatus("connected", info=INFO), ServiceUpdate("postgres", (pg,)))
+        panel = app.query_one("#svc-postgres", ServicePanel)
+        # postgres: standard 256 MiB, maximum 512 MiB; near the maximum from 460.8 MiB.
+        for mib, state, tone in ((200, "ok", "-ok"), (300, "over_standard", "-warn"), (470, "near_max", "-bad")):
+            feed(app, StatsBatch((sample("postgres", mib, 1.0),), "cgroup"))
+            await pilot.pause()
+            assert panel.view.resources.budget_state == state
+            assert panel.has_class(tone), (mib, panel.classes)
+        feed(app, ServiceUpdate("postgres", (pg,), event="oom", at=NOW.timestamp()))
+        await pilot.pause()
+        assert panel.view.resources.budget_state == "oom" and panel.has_class("-bad")
+        assert "OOM-KILLED" in str(panel.render())
+
+
+async def test_budget_bar_sums_what_is_running():
+    app = quiet_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        feed(app, EngineStatus("connected", info=INFO))
+        for name, mib in (("postgres", 200), ("redis", 100), ("minio", 212)):
+            feed(app, ServiceUpdate(name, (container(name),)), StatsBatch((sample(name, mib, 1.0),), "cgroup"))
+        await pilot.pause()
+        bar = str(app.query_one("#budget-bar").render())
+        assert "512 MiB of 6.00 GiB budget" in bar
+        assert app.model.totals().mem_bytes == 512 * MiB
+        # One stops: the sum follows.
+        feed(app, ServiceUpdate("minio", (container("minio", state="exited"),), event="die"))
+        await pilot.pause()
+        assert "300 MiB of 6.00 GiB budget" in str(app.query_one("#budget-bar").render())
+
+
+async def test_host_memory_short_names_what_to_stop():
+    app = quiet_app(host=HostMemory(16 * GiB, 2 * GiB))
+    async with app.run_test(size=(160, 48)) as pilot:
+        feed(app, EngineStatus("connected", info=INFO))
+        for name, mib in (("postgres", 200), ("llm-advisor", 1200)):
+            feed(app, ServiceUpdate(name, (container(name),)), StatsBatch((sample(name, mib, 1.0),), "cgroup"))
+        await pilot.pause()
+        bar = app.query_one("#budget-bar")
+        assert bar.has_class("-hint")
+        assert "stopping llm-advisor (1.17 GiB), postgres (200 MiB) would free" in str(bar.render())

@@ -9,27 +9,53 @@ from datetime import timedelta
 
 from skid_tui.engine.client import Attempt, EngineInfo
 from skid_tui.engine.discovery import EngineCandidate
+from skid_tui.engine.sampler import StatsBatch
+from skid_tui.engine.stats import StatsSample
 from skid_tui.engine.watcher import EngineStatus, ServiceUpdate
+from skid_tui.model import HostMemory, LiveModel
 from skid_tui.ui.app import SkidApp
-from skid_tui.ui.messages import EngineStatusChanged, ServiceContainersChanged
-from tests.factories import NOW, GiB, container, demo_stack
+from skid_tui.ui.messages import EngineStatusChanged, ServiceContainersChanged, StatsSampled
+from tests.factories import NOW, GiB, MiB, container, demo_stack
 
-SIZE = (160, 40)
+SIZE = (160, 48)
 SOCKET = EngineCandidate("unix:///var/run/docker.sock", "Docker Engine default socket")
 INFO = EngineInfo("Docker Engine", "20.10.24", "1.41", "Debian GNU/Linux 12", 24 * GiB, 2, SOCKET)
 
 
-def quiet_app(profile: str = "minimal") -> SkidApp:
+def quiet_app(profile: str = "minimal", host: HostMemory | None = None) -> SkidApp:
+    """The real app with no engine, a fixed clock, a fixed host and no state file: deterministic."""
     stack = demo_stack()
-    return SkidApp(stack, stack.profiles[profile], lambda: [SOCKET], watch=False, clock=lambda: NOW)
+    fixed_host = host or HostMemory(16 * GiB, 10 * GiB)
+    model = LiveModel(stack, stack.profiles[profile], peaks=None, host_memory=lambda: fixed_host, clock=lambda: NOW)
+    return SkidApp(stack, stack.profiles[profile], lambda: [SOCKET], watch=False, clock=lambda: NOW, model=model)
 
 
-def feed(app: SkidApp, *updates: EngineStatus | ServiceUpdate) -> None:
+Update = EngineStatus | ServiceUpdate | StatsBatch
+
+
+def feed(app: SkidApp, *updates: Update) -> None:
     for u in updates:
-        app.post_message(EngineStatusChanged(u) if isinstance(u, EngineStatus) else ServiceContainersChanged(u))
+        if isinstance(u, EngineStatus):
+            app.post_message(EngineStatusChanged(u))
+        elif isinstance(u, StatsBatch):
+            app.post_message(StatsSampled(u))
+        else:
+            app.post_message(ServiceContainersChanged(u))
 
 
-def running_stack() -> list[EngineStatus | ServiceUpdate]:
+def sample(service: str, mem_mib: float, cpu: float | None, at: float = 0.0, rx: float = 2048.0) -> StatsSample:
+    c = container(service)
+    return StatsSample(c.id, at, int(mem_mib * MiB), 512 * MiB, cpu, 0, 0, 0, 0, 4, "cgroup", rx, rx / 4)
+
+
+def history(service: str, mem_mib: list[float], cpu: list[float]) -> list[StatsBatch]:
+    pairs = enumerate(zip(mem_mib, cpu, strict=True))
+    return [StatsBatch((sample(service, m, c, at=i),), "cgroup") for i, (m, c) in pairs]
+
+
+def running_stack() -> list[Update]:
+    ramp = [min(1200.0, 40 + 60 * i) for i in range(24)]
+    burst = [2, 2, 30, 30, 30, 2, 2, 2, 2, 2, 2, 2, 30, 30, 30, 2, 2, 2, 2, 2]
     return [
         EngineStatus("connected", info=INFO),
         ServiceUpdate("postgres", (container("postgres", up_for=timedelta(hours=2, minutes=5)),)),
@@ -37,6 +63,13 @@ def running_stack() -> list[EngineStatus | ServiceUpdate]:
         ServiceUpdate("minio", (container("minio", health="starting", up_for=timedelta(seconds=4)),)),
         ServiceUpdate("api", (container("api", state="exited", exit_code=137, oom=True),)),
         ServiceUpdate("orchestrator", (container("orchestrator", state="exited", exit_code=0),)),
+        ServiceUpdate("binary-processor", (container("binary-processor", up_for=timedelta(minutes=1)),)),
+        ServiceUpdate("llm-advisor", (container("llm-advisor", health="starting", up_for=timedelta(seconds=24)),)),
+        *history("postgres", [219.5] * 20, [0.4, 0.2] * 10),
+        *history("redis", [109.0] * 20, [0.3] * 20),
+        *history("minio", [150, 190, 214, 214.5] + [215] * 16, [3, 2] + [0.5] * 18),
+        *history("binary-processor", [59.1] * 20, burst),
+        *history("llm-advisor", ramp, [12.0] * 20 + [0.1] * 4),
     ]
 
 

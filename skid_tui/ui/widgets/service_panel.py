@@ -60,6 +60,8 @@ def _resource_lines(r: ResourceView, text: Text) -> None:
     if r.running:
         text.append(r.cpu_spark, style=r.cpu_style or "cyan")
         text.append(f" {r.cpu_text}", style=r.cpu_style)
+    else:
+        text.append(r.cpu_text, style="dim")
     text.append("\nnet ", style=LABEL)
     text.append(r.net_text)
 

@@ -1,0 +1,162 @@
+"""Resources on the real private engine: the numbers against `docker stats`, both sampling paths, OOM kills."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from skid_tui.engine.containers import read_project, service_containers
+from skid_tui.engine.discovery import engine_candidates
+from skid_tui.engine.sampler import StatsBatch, StatsSampler
+from skid_tui.stack import load_stack
+from skid_tui.ui.app import SkidApp
+from skid_tui.ui.widgets.service_panel import ServicePanel
+from tests.conftest import REPO, RESOURCES
+from tests.functional.helpers import wait_until
+
+MiB = 1024**2
+DOCKER = "/usr/bin/docker"  # Debian's client speaks to the 20.10 engine
+
+
+def monitor(project: str, *extra: str) -> dict:
+    cmd = [sys.executable, "-m", "skid_tui", "--compose", str(RESOURCES), "--project-name", project, *extra,
+           "monitor", "--once", "--json"]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr
+    return {r["service"]: r for r in json.loads(out.stdout)["services"]} | {"_doc": json.loads(out.stdout)}
+
+
+def docker_stats(container_name: str) -> tuple[float, float]:
+    """(memory MiB, CPU %) as `docker stats --no-stream` prints them."""
+    out = subprocess.run([DOCKER, "stats", "--no-stream", "--format", "{{.MemUsage}}|{{.CPUPerc}}", container_name],
+                         capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+    mem, cpu = out.split("|")
+    value, unit = re.match(r"([\d.]+)([KMG]i?B)", mem.split("/")[0].strip()).groups()
+    factor = {"KiB": 1 / 1024, "MiB": 1.0, "GiB": 1024.0, "B": 1 / MiB}[unit]
+    return float(value) * factor, float(cpu.rstrip("%"))
+
+
+def container_of(engine, project: str, service: str):
+    return service_containers(read_project(engine, project), project)[service][0]
+
+
+def test_memory_of_a_40_mib_fill_matches_docker_stats(engine, resource_project):
+    resource_project.up("hog")
+    started = time.monotonic()
+    hog = container_of(engine, resource_project.name, "hog")
+    for stats in ("auto", "api"):
+        rows = monitor(resource_project.name, "--stats", stats)
+        mem = rows["hog"]["mem_bytes"] / MiB
+        if stats == "auto":
+            assert time.monotonic() - started < 3 + 3  # shown within 3 s (plus the monitor's own start)
+            assert rows["_doc"]["engine"]["stats_source"] == "cgroup"
+        else:
+            assert rows["_doc"]["engine"]["stats_source"] == "api"
+        assert 38 <= mem <= 42, f"{stats}: {mem:.2f} MiB"
+        reference, _ = docker_stats(hog.name)
+        assert abs(mem - reference) / reference < 0.02, f"{stats}: skid {mem:.2f} MiB, docker stats {reference:.2f}"
+        assert rows["hog"]["mem_limit_bytes"] == 64 * MiB
+        assert rows["hog"]["mem_standard_bytes"] == 32 * MiB and rows["hog"]["budget_state"] == "over_standard"
+
+
+def collect(engine, container, mode: str, seconds: float) -> list:
+    batches: list[StatsBatch] = []
+    sampler = StatsSampler(engine, batches.append, mode=mode)
+    sampler.track(container)
+    thread = threading.Thread(target=sampler.run, daemon=True)
+    thread.start()
+    time.sleep(seconds)
+    sampler.stop()
+    thread.join(5)
+    return [s for b in batches for s in b.samples if s.cpu_percent is not None]
+
+
+def test_a_burner_capped_at_half_a_cpu_reads_50_percent_on_both_paths(engine, resource_project):
+    resource_project.up("burner", "hog")
+    burner = container_of(engine, resource_project.name, "burner")
+    hog = container_of(engine, resource_project.name, "hog")
+    results: dict[str, list] = {}
+
+    def run(mode: str) -> None:
+        results[mode] = collect(engine, burner, mode, 4.5) + collect(engine, hog, mode, 0.1)
+
+    # Both paths side by side, over the same seconds.
+    threads = [threading.Thread(target=run, args=(m,)) for m in ("cgroup", "api")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    for mode in ("cgroup", "api"):
+        cpu = [s.cpu_percent for s in results[mode] if s.container_id == burner.id]
+        assert cpu, f"no {mode} CPU samples"
+        median = sorted(cpu)[len(cpu) // 2]
+        assert 40 <= median <= 60, f"{mode}: {cpu}"
+        assert all(s.source == mode for s in results[mode])
+    cg = sorted(s.cpu_percent for s in results["cgroup"] if s.container_id == burner.id)
+    api = sorted(s.cpu_percent for s in results["api"] if s.container_id == burner.id)
+    assert abs(cg[len(cg) // 2] - api[len(api) // 2]) <= 10
+    cg_mem = [s.mem_used for s in results["cgroup"]] or [s.mem_used for s in results["api"]]
+    api_mem = [s.mem_used for s in results["api"]]
+    assert abs(cg_mem[-1] - api_mem[-1]) / api_mem[-1] < 0.02
+
+
+def watch_oom_events(engine, project: str, seen: list[float], stop: threading.Event) -> threading.Thread:
+    stream = engine.api.events(filters={"event": ["oom"], "label": [f"com.docker.compose.project={project}"]},
+                               decode=True)
+
+    def run() -> None:
+        for _ in stream:
+            seen.append(time.monotonic())
+            if stop.is_set():
+                break
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    stop_later = threading.Thread(target=lambda: (stop.wait(), stream.close()), daemon=True)
+    stop_later.start()
+    return thread
+
+
+async def test_an_oom_kill_shows_in_the_panel_within_2_s_and_in_the_monitor(engine, resource_project):
+    stack = load_stack([str(RESOURCES)], None, project_name=resource_project.name)
+    app = SkidApp(stack, stack.profiles["default"], engine_candidates, retry_interval=0.5)
+    oom_seen: list[float] = []
+    stop = threading.Event()
+    watch_oom_events(engine, resource_project.name, oom_seen, stop)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await wait_until(pilot, lambda: app.engine_status.state == "connected", 10, "the engine")
+            await asyncio.to_thread(resource_project.compose, "--profile", "oom", "up", "-d", "victim")
+            panel = app.query_one("#svc-victim", ServicePanel)
+            shown = await wait_until(pilot, lambda: panel.view.oom, 15, "OOM-KILLED in the victim's panel")
+            assert oom_seen, "the engine sent no oom event"
+            assert shown - oom_seen[0] < 2.0
+            assert "OOM-KILLED" in str(panel.render())
+            assert panel.has_class("-bad")
+            assert app.model.resources("victim").budget_state == "oom"
+    finally:
+        stop.set()
+    rows = monitor(resource_project.name)
+    assert rows["victim"]["budget_state"] == "oom"
+    assert rows["victim"]["state"] == "exited"
+
+
+@pytest.mark.parametrize("stats", ["cgroup", "api"])
+async def test_the_header_says_which_path_is_in_use(engine, resource_project, stats):
+    resource_project.up("hog")
+    stack = load_stack([str(RESOURCES)], None, project_name=resource_project.name)
+    app = SkidApp(stack, stack.profiles["default"], engine_candidates, stats=stats)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_until(pilot, lambda: app.model.stats_source == stats, 10, f"the {stats} path")
+        await wait_until(pilot, lambda: app.first_paint_at is not None, 10, "a complete paint")
+        expected = "direct cgroup reads" if stats == "cgroup" else "engine API streams"
+        assert expected in str(app.query_one("#engine-header").render())
+        hog = app.query_one("#svc-hog", ServicePanel)
+        assert hog.view.resources is not None and hog.view.resources.mem_text.strip() in ("40 MiB", "41 MiB")

@@ -1,0 +1,192 @@
+"""The live model: budget states, peaks across restarts, sticky OOM, totals, the stop hint, the JSON."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from skid_tui.engine.client import EngineInfo
+from skid_tui.engine.discovery import EngineCandidate
+from skid_tui.engine.sampler import StatsBatch
+from skid_tui.engine.stats import StatsSample
+from skid_tui.engine.watcher import EngineStatus, ServiceUpdate
+from skid_tui.model import HostMemory, LiveModel, PeakStore, budget_state, cpu_fraction
+from skid_tui.stack import Budget
+from tests.factories import NOW, GiB, MiB, container, demo_stack
+
+INFO = EngineInfo("Docker Engine", "20.10", "1.41", "Debian", 8 * GiB, 2,
+                  EngineCandidate("unix:///x.sock", "DOCKER_HOST"))
+
+
+@pytest.mark.parametrize(
+    ("used", "budget", "oom", "state"),
+    [
+        (100 * MiB, Budget(256 * MiB, 512 * MiB), False, "ok"),
+        (256 * MiB, Budget(256 * MiB, 512 * MiB), False, "over_standard"),
+        (460 * MiB, Budget(256 * MiB, 512 * MiB), False, "over_standard"),  # just under 90% of 512 MiB
+        (461 * MiB, Budget(256 * MiB, 512 * MiB), False, "near_max"),
+        (10 * MiB, Budget(256 * MiB, 512 * MiB), True, "oom"),
+        (10 * MiB, Budget(), False, "no_budget"),
+        (None, Budget(256 * MiB, 512 * MiB), False, None),
+        (300 * MiB, Budget(mem_max=512 * MiB), False, "ok"),  # no standard: only the maximum matters
+        (300 * MiB, Budget(mem_standard=256 * MiB), False, "over_standard"),
+    ],
+)
+def test_budget_states(used, budget, oom, state):
+    assert budget_state(used, budget, oom) == state
+
+
+def test_cpu_against_the_cpus_limit():
+    assert cpu_fraction(25.0, 0.5) == 0.5
+    assert cpu_fraction(25.0, None) is None
+    assert cpu_fraction(None, 0.5) is None
+
+
+def sample(cid: str, mem: int, cpu: float | None = 1.0, at: float = 0.0) -> StatsSample:
+    return StatsSample(cid, at, mem, 512 * MiB, cpu, 0, 0, 0, 0, 3, "cgroup", 10.0, 20.0)
+
+
+class Host:
+    def __init__(self, total=16 * GiB, available=12 * GiB):
+        self.memory = HostMemory(total, available)
+
+    def __call__(self):
+        return self.memory
+
+
+def model(tmp_path=None, host=None) -> LiveModel:
+    stack = demo_stack()
+    peaks = PeakStore(tmp_path / "peaks.json") if tmp_path else None
+    m = LiveModel(stack, stack.profiles["minimal"], peaks=peaks, host_memory=host or Host(), clock=lambda: NOW)
+    m.apply(EngineStatus("connected", info=INFO))
+    return m
+
+
+def test_samples_reach_the_service_and_its_peak_survives_a_restart(tmp_path):
+    m = model(tmp_path)
+    pg = container("postgres")
+    m.apply(ServiceUpdate("postgres", (pg,)))
+    assert m.apply(StatsBatch((sample(pg.id, 200 * MiB, None),), "cgroup")) == {"postgres"}
+    m.apply(StatsBatch((sample(pg.id, 300 * MiB, 12.5),), "cgroup"))
+    r = m.resources("postgres")
+    assert (r.mem_bytes, r.cpu_percent, r.peak_mem_bytes, r.budget_state) == (300 * MiB, 12.5, 300 * MiB,
+                                                                             "over_standard")
+    assert r.mem_history == (200 * MiB, 300 * MiB) and r.cpu_history == (0.0, 12.5)
+    assert (r.mem_standard_bytes, r.mem_max_bytes, r.cpu_limit) == (256 * MiB, 512 * MiB, 0.5)
+
+    # A new container for the same service (recreated): the peak is the service's, kept.
+    pg2 = replace(container("postgres"), id="f" * 64)
+    m.apply(ServiceUpdate("postgres", (pg2,)))
+    m.apply(StatsBatch((sample(pg2.id, 100 * MiB),), "cgroup"))
+    r = m.resources("postgres")
+    assert (r.mem_bytes, r.peak_mem_bytes) == (100 * MiB, 300 * MiB)
+    assert r.mem_history == (100 * MiB,)  # the sparkline is of the container shown
+
+    m.peaks.save()
+    saved = json.loads((tmp_path / "peaks.json").read_text())
+    assert saved["skid-demo"]["postgres"]["peak_mem_bytes"] == 300 * MiB
+    assert PeakStore(tmp_path / "peaks.json").recorded("skid-demo", "postgres") == 300 * MiB
+
+
+def test_peak_store_keeps_the_highest_of_two_writers(tmp_path):
+    a, b = PeakStore(tmp_path / "p.json"), PeakStore(tmp_path / "p.json")
+    a.observe("proj", "api", 500)
+    b.observe("proj", "api", 300)
+    b.observe("proj", "redis", 10)
+    a.save()
+    b.save()
+    fresh = PeakStore(tmp_path / "p.json")
+    assert fresh.recorded("proj", "api") == 500 and fresh.recorded("proj", "redis") == 10
+
+
+def test_a_stopped_service_shows_its_last_peak_and_no_numbers():
+    m = model()
+    pg = container("postgres")
+    m.apply(ServiceUpdate("postgres", (pg,)))
+    m.apply(StatsBatch((sample(pg.id, 220 * MiB),), "cgroup"))
+    m.apply(ServiceUpdate("postgres", (replace(pg, state="exited"),), event="die"))
+    r = m.resources("postgres")
+    assert not r.running and r.mem_bytes is None and r.budget_state is None
+    assert r.peak_mem_bytes == 220 * MiB
+    assert m.totals().mem_bytes == 0  # a stopped container uses nothing
+
+
+def test_oom_is_sticky_until_the_container_starts_again():
+    m = model()
+    pg = container("postgres", up_for=timedelta(minutes=1))
+    m.apply(ServiceUpdate("postgres", (pg,)))
+    m.apply(ServiceUpdate("postgres", (pg,), event="oom", at=NOW.timestamp()))
+    assert m.resources("postgres").budget_state == "oom"
+    dead = replace(pg, state="exited", exit_code=137, oom_killed=True)
+    m.apply(ServiceUpdate("postgres", (dead,), event="die"))
+    r = m.resources("postgres")
+    assert r.budget_state == "oom" and r.oom_at is not None
+    restarted = replace(pg, started_at=NOW + timedelta(seconds=5), state="running", oom_killed=False)
+    m.apply(ServiceUpdate("postgres", (restarted,), event="start"))
+    assert m.resources("postgres").oom_at is None
+
+
+def test_oom_from_inspect_alone():
+    m = model()
+    dead = container("redis", state="exited", exit_code=137, oom=True)
+    m.apply(ServiceUpdate("redis", (dead,)))
+    assert m.resources("redis").budget_state == "oom"
+
+
+def test_totals_and_the_stop_hint():
+    host = Host(total=16 * GiB, available=2 * GiB)  # 87.5% used
+    m = model(host=host)
+    for name, mem in (("postgres", 200 * MiB), ("api", 150 * MiB), ("llm-advisor", 1200 * MiB)):
+        c = container(name)
+        m.apply(ServiceUpdate(name, (c,)))
+        m.apply(StatsBatch((sample(c.id, mem),), "cgroup"))
+    t = m.totals()
+    assert t.mem_bytes == 1550 * MiB and t.host_budget == 6 * GiB and t.engine_mem_total == 8 * GiB
+    assert t.running == 3
+    # Not in the active profile (minimal) first, largest first: the LLM advisor, then the API.
+    assert t.hint == ("host memory 88% used: stopping llm-advisor (1.17 GiB), api (150 MiB), postgres (200 MiB) "
+                      "would free 1.51 GiB")
+    host.memory = HostMemory(16 * GiB, 8 * GiB)
+    m.apply(StatsBatch((), "cgroup"))
+    assert m.totals().hint is None
+
+
+def test_monitor_json_has_every_documented_key():
+    m = model()
+    c = container("redis")
+    m.apply(ServiceUpdate("redis", (c,)))
+    m.apply(StatsBatch((sample(c.id, 100 * MiB, 3.14159),), "cgroup"))
+    doc = m.to_json()
+    row = next(r for r in doc["services"] if r["service"] == "redis")
+    assert set(row) >= {"service", "container", "state", "cpu_percent", "cpu_limit", "mem_bytes", "mem_limit_bytes",
+                        "mem_standard_bytes", "mem_max_bytes", "budget_state", "peak_mem_bytes", "net_rx_bps",
+                        "net_tx_bps", "pids"}
+    assert row["cpu_percent"] == 3.14 and row["container"] == c.short_id and row["budget_state"] == "ok"
+    assert doc["totals"]["mem_bytes"] == 100 * MiB and doc["totals"]["host_budget_bytes"] == 6 * GiB
+    assert doc["engine"] == {"mem_total_bytes": 8 * GiB, "stats_source": "cgroup", "state": "connected",
+                             "endpoint": "unix:///x.sock"}
+    assert set(doc["host"]) == {"mem_total_bytes", "mem_available_bytes"}
+    json.dumps(doc)
+
+
+def test_complete_needs_a_cpu_reading_for_every_running_service():
+    m = model()
+    c = container("redis")
+    m.apply(ServiceUpdate("redis", (c,)))
+    m.apply(StatsBatch((sample(c.id, 1, None),), "cgroup"))
+    assert not m.complete()
+    m.apply(StatsBatch((sample(c.id, 1, 0.5, at=time.monotonic()),), "cgroup"))
+    assert m.complete()
+
+
+def test_engine_loss_clears_live_numbers():
+    m = model()
+    c = container("redis")
+    m.apply(ServiceUpdate("redis", (c,)))
+    m.apply(StatsBatch((sample(c.id, 100 * MiB),), "cgroup"))
+    m.apply(EngineStatus("lost"))
+    assert m.totals().mem_bytes == 0 and not m.resources("redis").running
