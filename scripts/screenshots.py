@@ -48,14 +48,15 @@ async def wait_for(pilot, predicate, timeout: float) -> None:  # noqa: ANN001
 
 async def shoot() -> None:
     stack = load_stack([str(DEMO)], REPO / "profiles", project_name=PROJECT)
-    app = SkidApp(stack, stack.profiles["app"], engine_candidates)
+    app = SkidApp(stack, stack.profiles["full"], engine_candidates)
     async with app.run_test(size=SIZE) as pilot:
         def settled() -> bool:
             views = {p.service: p.view for p in app.query(ServicePanel)}
-            return all(views[s].health == "healthy" for s in ("postgres", "redis", "minio", "api")) and (
-                views["binary-processor"].state == "exited")
+            healthy = ("postgres", "redis", "minio", "api", "orchestrator", "binary-processor", "llm-advisor")
+            return all(views[s].health == "healthy" for s in healthy)
 
-        await wait_for(pilot, settled, 60)
+        await wait_for(pilot, settled, 90)
+        await pilot.pause(12)  # some history for the sparklines, and a burst of the binary processor
         app.query_one("#svc-postgres", ServicePanel).focus()
         await pilot.pause(0.2)
         app.save_screenshot("dashboard.svg", str(OUT))
@@ -75,9 +76,8 @@ async def shoot() -> None:
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     try:
-        compose("up", "-d", "--wait", "postgres", "redis", "minio", "api", "orchestrator")
-        compose("up", "-d", "--no-deps", "binary-processor")
-        compose("stop", "-t", "1", "binary-processor")
+        compose("up", "-d", "postgres", "redis", "minio", "api", "orchestrator", "binary-processor",
+                "llm-advisor")
         asyncio.run(shoot())
     finally:
         # This project exists only for the screenshots: its containers and volumes go with it.

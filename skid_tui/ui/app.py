@@ -95,6 +95,7 @@ class SkidApp(App[None]):
         self.watcher = StackWatcher(stack.project, candidates, self._watch_update, retry_interval=retry_interval,
                                     stats=stats)
         self.first_paint_at: float | None = None  # monotonic: every running service drawn with its numbers
+        self._stale = False  # samples arrived while another screen covered the panels
 
     # -- layout ---------------------------------------------------------------------------------------
 
@@ -180,13 +181,26 @@ class SkidApp(App[None]):
         if update.service in self.stack.services:
             self.refresh_panels([update.service])
 
+    @property
+    def dashboard_visible(self) -> bool:
+        """The panels show: no other full screen covers them (a modal leaves them in view)."""
+        return len(self.screen_stack) <= 1 or self.screen.is_modal
+
     @on(StatsSampled)
     def stats_sampled(self, message: StatsSampled) -> None:
         self.model.apply(message.batch)
-        # Every running panel: new numbers, and uptimes move on. Views are quantized to what is
-        # visible, so a steady service does not repaint.
-        running = [s for s in self.service_order if any(c.is_running for c in self.containers.get(s, ()))]
-        self.refresh_panels(running)
+        if not self.dashboard_visible:
+            self._stale = True  # the model keeps up; drawing waits until the panels are in view again
+            return
+        if self._stale:
+            self._stale = False
+            self.refresh_panels(self.service_order)
+        else:
+            # Every running panel: new numbers, and uptimes move on. Views are quantized to what is
+            # visible, so a steady service does not repaint.
+            self.refresh_panels(
+                [s for s in self.service_order if any(c.is_running for c in self.containers.get(s, ()))]
+            )
         if self.first_paint_at is None and self.model.complete():
             self.call_after_refresh(self._painted)
 

@@ -123,3 +123,25 @@ async def test_host_memory_short_names_what_to_stop():
         bar = app.query_one("#budget-bar")
         assert bar.has_class("-hint")
         assert "stopping llm-advisor (1.17 GiB), postgres (200 MiB) would free" in str(bar.render())
+
+
+async def test_a_covered_dashboard_does_not_draw_and_catches_up_when_shown():
+    from textual.screen import Screen
+
+    app = quiet_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        pg = container("postgres")
+        feed(app, EngineStatus("connected", info=INFO), ServiceUpdate("postgres", (pg,)),
+             StatsBatch((sample("postgres", 100, 1.0),), "cgroup"))
+        await pilot.pause()
+        panel = app.query_one("#svc-postgres", ServicePanel)
+        assert "100 MiB" in panel.view.resources.mem_text
+        await app.push_screen(Screen())
+        feed(app, StatsBatch((sample("postgres", 300, 1.0),), "cgroup"))
+        await pilot.pause()
+        assert app.model.resources("postgres").mem_bytes == 300 * MiB  # the model keeps up...
+        assert "100 MiB" in panel.view.resources.mem_text  # ...the covered panel does not draw
+        app.pop_screen()
+        feed(app, StatsBatch((sample("postgres", 310, 1.0),), "cgroup"))
+        await pilot.pause()
+        assert "310 MiB" in panel.view.resources.mem_text
