@@ -10,7 +10,7 @@ ENGINE_HOST := unix://$(ENGINE_DIR)/docker.sock
 DEMO := compose/demo.yml
 PYTEST_ARGS ?=
 
-.PHONY: install lint test demo demo-down run screenshots engine-up engine-down clean
+.PHONY: install lint test bench demo demo-down run screenshots engine-up engine-down clean
 
 $(VENV)/.installed: pyproject.toml scripts/install-compose.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ test: install
 	if [ $$already_up = 0 ]; then trap 'scripts/engine.sh down' EXIT; fi; \
 	scripts/engine.sh up && \
 	DOCKER_HOST=$(ENGINE_HOST) PATH=$(BIN):$$PATH $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## bench: the dashboard against `docker stats` on the private engine (N = 8 and 50), into docs/performance.md;
+## BENCH_ARGS=--quick for a short run. Stops the engine afterwards only if it started it.
+bench: install
+	@already_up=0; scripts/engine.sh status >/dev/null 2>&1 && already_up=1; \
+	if [ $$already_up = 0 ]; then trap 'scripts/engine.sh down' EXIT; fi; \
+	scripts/engine.sh up && \
+	DOCKER_HOST=$(ENGINE_HOST) $(BIN)/python benchmarks/stats_bench.py $(BENCH_ARGS)
 
 ## demo: private engine, the offline demo stack's `minimal` profile, then the dashboard
 demo: install

@@ -22,6 +22,7 @@ from skid_tui.engine.containers import ContainerSnapshot
 from skid_tui.engine.stats import StatsSample, sample_from_api
 
 StatsMode = Literal["auto", "cgroup", "api"]
+FIRST_READING_GAP = 0.25  # seconds between a new container's first two readings: enough for a CPU%
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class StatsSampler:
         self.interval = interval
         self._lock = threading.Lock()
         self._stopped = threading.Event()
+        self._kicked = threading.Event()
         self._readers: dict[str, CgroupReader] = {}
         self._streams: dict[str, Any] = {}  # container id -> the open API stream (closable)
         self._latest: dict[str, StatsSample] = {}  # API samples not yet handed over
@@ -111,12 +113,20 @@ class StatsSampler:
         """Tick until stop(): read, hand over one batch, sleep until the next second."""
         next_tick = time.monotonic()
         while not self._stopped.is_set():
+            self._kicked.clear()
             self.listener(self.tick())
             next_tick += self.interval
             now = time.monotonic()
             if next_tick < now:  # fell behind (a suspended laptop): do not catch up in a burst
                 next_tick = now + self.interval
-            self._stopped.wait(next_tick - now)
+            if self._kicked.wait(next_tick - now):
+                # New containers: a second reading soon, so their CPU% shows without waiting a second.
+                self._stopped.wait(FIRST_READING_GAP)
+                next_tick = time.monotonic()
+
+    def kick(self) -> None:
+        """Containers were added: take the next reading early (their first CPU% needs two)."""
+        self._kicked.set()
 
     def tick(self) -> StatsBatch:
         with self._lock:
@@ -139,6 +149,7 @@ class StatsSampler:
 
     def stop(self) -> None:
         self._stopped.set()
+        self._kicked.set()
         with self._lock:
             readers, streams = list(self._readers.values()), list(self._streams.values())
             self._readers.clear()

@@ -177,7 +177,9 @@ class StackWatcher:
     def _reconcile(self, engine: Engine) -> None:
         self._containers = {c.id: c for c in read_project(engine, self.project)}
         for c in self._containers.values():
-            self._sample(c)
+            self._sample(c, kick=False)
+        if self._sampler is not None:
+            self._sampler.kick()  # once, for all of them
         grouped = service_containers(self._containers.values(), self.project)
         for service in sorted(set(grouped) | set(self._emitted)):
             self._publish(service, grouped.get(service, ()), event=None, force=True)
@@ -204,12 +206,15 @@ class StackWatcher:
             grouped = service_containers(self._containers.values(), self.project)
             self._publish(service, grouped.get(service, ()), event=action)
 
-    def _sample(self, c: ContainerSnapshot) -> None:
+    def _sample(self, c: ContainerSnapshot, kick: bool = True) -> None:
         """Sample a service container while it runs; stop when it does not."""
         if self._sampler is None or c.oneoff or not c.service:
             return
         if c.state in ("running", "paused") and c.pid > 0:
-            self._sampler.track(c)
+            if c.id not in self._sampler.tracked:
+                self._sampler.track(c)
+                if kick:
+                    self._sampler.kick()
         else:
             self._sampler.untrack(c.id)
 

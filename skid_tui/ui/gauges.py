@@ -33,10 +33,11 @@ def sparkline(values: Sequence[float], width: int, top: float) -> str:
 
 
 def percent(value: float | None) -> str:
-    """One decimal under 10%, none above: small jitter does not repaint a steady panel."""
+    """Whole percents: a glance needs no more, and the jitter of an idle service does not repaint it
+    (`skid monitor --json` keeps the exact value)."""
     if value is None:
         return "…"
-    return f"{value:.1f}%" if value < 10 else f"{value:.0f}%"
+    return f"{value:.0f}%"
 
 
 def ruler_scale(used: int | None, standard: int | None, maximum: int | None, peak: int | None) -> int:

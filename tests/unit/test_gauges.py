@@ -27,7 +27,7 @@ def test_scale_is_the_maximum_else_room_above_what_was_seen():
 
 
 def test_percent_precision():
-    assert (percent(None), percent(1.234), percent(45.6)) == ("…", "1.2%", "46%")
+    assert (percent(None), percent(1.234), percent(0.4), percent(45.6)) == ("…", "1%", "0%", "46%")
 
 
 def test_resource_view_is_quantized_so_steady_numbers_do_not_repaint():

@@ -35,6 +35,7 @@ def render_budget_bar(view: BudgetBarView) -> Text:
 class BudgetBar(Widget):
     def __init__(self, view: BudgetBarView) -> None:
         super().__init__(id="budget-bar")
+        self.auto_links = False
         self.view = view
         self._body = render_budget_bar(view)
         self.set_class(bool(view.hint), "-hint")

@@ -90,6 +90,7 @@ class ServicePanel(Widget, can_focus=True):
 
     def __init__(self, view: ServiceView) -> None:
         super().__init__(id=f"svc-{view.name}")
+        self.auto_links = False  # no links in a panel: skip Textual's per-strip link styling
         self.service = view.name
         self.view = view
         self._body = render_service(view)
