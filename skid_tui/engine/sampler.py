@@ -61,6 +61,7 @@ class StatsSampler:
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._kicked = threading.Event()
+        self._kick_delay = FIRST_READING_GAP
         self._readers: dict[str, CgroupReader] = {}
         self._streams: dict[str, Any] = {}  # container id -> the open API stream (closable)
         self._latest: dict[str, StatsSample] = {}  # API samples not yet handed over
@@ -121,11 +122,13 @@ class StatsSampler:
                 next_tick = now + self.interval
             if self._kicked.wait(next_tick - now):
                 # New containers: a second reading soon, so their CPU% shows without waiting a second.
-                self._stopped.wait(FIRST_READING_GAP)
+                self._stopped.wait(self._kick_delay)
                 next_tick = time.monotonic()
 
-    def kick(self) -> None:
-        """Containers were added: take the next reading early (their first CPU% needs two)."""
+    def kick(self, delay: float = FIRST_READING_GAP) -> None:
+        """Containers were added (or an API stream delivered its first CPU%): tick after `delay`, not at
+        the next second."""
+        self._kick_delay = delay
         self._kicked.set()
 
     def tick(self) -> StatsBatch:
@@ -201,11 +204,14 @@ class StatsSampler:
                 sample = sample_from_api(payload, previous, time.monotonic(), cid)
                 if sample is None:
                     continue  # a stopped container's zero payload: the events stream will untrack it
+                first_complete = sample.cpu_percent is not None and (previous is None or previous.cpu_percent is None)
                 previous = sample
                 with self._lock:
                     if cid not in self._streams:
                         break
                     self._latest[cid] = sample
+                if first_complete:
+                    self.kick(0.05)  # its first CPU%: show it now, not at the next tick
         except ENGINE_ERRORS:
             pass  # the engine went away or the container is gone: the watcher hears it from the events
         except Exception as exc:  # a thread's traceback would scribble over the dashboard

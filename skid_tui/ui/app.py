@@ -96,6 +96,7 @@ class SkidApp(App[None]):
                                     stats=stats)
         self.first_paint_at: float | None = None  # monotonic: every running service drawn with its numbers
         self._stale = False  # samples arrived while another screen covered the panels
+        self._offscreen: set[str] = set()  # panels whose numbers moved on while scrolled out of view
 
     # -- layout ---------------------------------------------------------------------------------------
 
@@ -194,13 +195,14 @@ class SkidApp(App[None]):
             return
         if self._stale:
             self._stale = False
-            self.refresh_panels(self.service_order)
-        else:
-            # Every running panel: new numbers, and uptimes move on. Views are quantized to what is
-            # visible, so a steady service does not repaint.
-            self.refresh_panels(
-                [s for s in self.service_order if any(c.is_running for c in self.containers.get(s, ()))]
-            )
+            self._offscreen = set(self.service_order)
+        # Every running panel in view: new numbers, and uptimes move on. Views are quantized to what is
+        # visible, so a steady service does not repaint. Panels scrolled out of view wait until shown.
+        running = {s for s in self.service_order if any(c.is_running for c in self.containers.get(s, ()))}
+        in_view = {p.service for p in self.query_one(ServiceGrid).visible_panels()}
+        self._offscreen |= running - in_view
+        self.refresh_panels([s for s in self.service_order if s in in_view and (s in running or s in self._offscreen)])
+        self._offscreen -= in_view
         if self.first_paint_at is None and self.model.complete():
             self.call_after_refresh(self._painted)
 
@@ -248,9 +250,23 @@ class SkidApp(App[None]):
             self.query_one(EngineHeader).show(self.header_view())
             self.query_one(BudgetBar).show(budget_bar_view(self.model.totals()))
 
+    @on(ServiceGrid.Scrolled)
+    def grid_scrolled(self) -> None:
+        self.refresh_in_view()
+
+    def refresh_in_view(self) -> None:
+        """Draw the panels that came into view since their numbers last moved on."""
+        in_view = {p.service for p in self.query_one(ServiceGrid).visible_panels()}
+        shown = [s for s in self.service_order if s in in_view and s in self._offscreen]
+        self._offscreen -= in_view
+        if shown:
+            self.refresh_panels(shown)
+
     def on_resize(self) -> None:
-        # Gauges are drawn to the panel's width: redraw them once the new layout is known.
-        self.call_after_refresh(self.refresh_panels, self.service_order)
+        # Gauges are drawn to the panel's width: redraw them once the new layout is known (those in view
+        # now, the others when they come into view).
+        self._offscreen = set(self.service_order)
+        self.call_after_refresh(self.refresh_in_view)
 
     # -- actions --------------------------------------------------------------------------------------
 

@@ -145,3 +145,21 @@ async def test_a_covered_dashboard_does_not_draw_and_catches_up_when_shown():
         feed(app, StatsBatch((sample("postgres", 310, 1.0),), "cgroup"))
         await pilot.pause()
         assert "310 MiB" in panel.view.resources.mem_text
+
+
+async def test_panels_out_of_view_wait_and_catch_up_when_scrolled_to():
+    app = quiet_app()
+    async with app.run_test(size=(100, 24)) as pilot:  # two columns, about one row of panels in view
+        await pilot.pause()
+        feed(app, EngineStatus("connected", info=INFO))
+        for name in ("postgres", "go"):
+            feed(app, ServiceUpdate(name, (container(name),)), StatsBatch((sample(name, 100, 1.0),), "cgroup"))
+        await pilot.pause()
+        go = app.query_one("#svc-go", ServicePanel)
+        top = app.query_one("#svc-postgres", ServicePanel)
+        assert "100 MiB" in top.view.resources.mem_text
+        assert "100 MiB" not in go.view.resources.mem_text  # out of view: its sample is not drawn yet
+        assert "go" in app._offscreen
+        await pilot.press("end")  # focus the last panel: the grid scrolls to it
+        await pilot.pause(0.2)
+        assert "100 MiB" in go.view.resources.mem_text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.events import Resize
+from textual.message import Message
 
 from skid_tui.ui.widgets.service_panel import ServicePanel
 
@@ -21,8 +22,21 @@ class ServiceGrid(Grid, can_focus=False):
         Binding("end", "jump(-1)", "Last panel", show=False, id="panel.last"),
     ]
 
+    class Scrolled(Message):
+        """Other panels came into view: they may need drawing."""
+
     def on_resize(self, event: Resize) -> None:
         self.styles.grid_size_columns = self.columns_for(event.size.width)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self.post_message(self.Scrolled())
+
+    def visible_panels(self) -> list[ServicePanel]:
+        """Panels at least partly in view: the only ones worth drawing."""
+        area = self.region
+        return [p for p in self.panels if p.region.overlaps(area)]
 
     @staticmethod
     def columns_for(width: int) -> int:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from rich.text import Text
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.widget import Widget
 
 from skid_tui.ui.gauges import memory_ruler_cells
@@ -84,7 +87,11 @@ def render_service(view: ServiceView) -> Text:
 
 
 class ServicePanel(Widget, can_focus=True):
-    """Renders one ServiceView; repaints only when the view changed, and never re-lays itself out."""
+    """Renders one ServiceView line by line; a new view repaints only the lines that changed.
+
+    A stats tick usually changes one or two lines of a panel (CPU, a sparkline): Textual then redraws
+    those lines alone, not the panel, its border and its other lines.
+    """
 
     DEFAULT_CLASSES = "service-panel"
 
@@ -93,12 +100,32 @@ class ServicePanel(Widget, can_focus=True):
         self.auto_links = False  # no links in a panel: skip Textual's per-strip link styling
         self.service = view.name
         self.view = view
-        self._body = render_service(view)
+        self._lines: list[Text] = render_service(view).split("\n")
+        self._strips: dict[int, Strip] = {}
         self.border_title = view.name
         self._apply_chrome(view)
 
     def render(self) -> Text:
-        return self._body
+        return Text("\n").join(self._lines)
+
+    def render_line(self, y: int) -> Strip:
+        strip = self._strips.get(y)
+        if strip is None:
+            strip = self._strips[y] = self._render_strip(y)
+        return strip
+
+    def _render_strip(self, y: int) -> Strip:
+        width = self.content_size.width
+        if y >= len(self._lines) or width <= 0:
+            return Strip.blank(max(0, width), self.rich_style)
+        line = self._lines[y].copy()
+        line.truncate(width, overflow="ellipsis", pad=True)
+        segments = list(line.render(self.app.console))
+        # The panel's own colour (dimmed when off) under the line's styles, as render() would apply it.
+        return Strip(Segment.apply_style(segments, self.rich_style), width)
+
+    def on_resize(self) -> None:
+        self._strips.clear()
 
     def show(self, view: ServiceView) -> bool:
         """Adopt a new view; returns whether anything visible changed."""
@@ -106,11 +133,20 @@ class ServicePanel(Widget, can_focus=True):
             return False
         old = self.view
         self.view = view
-        self._body = render_service(view)
-        # The panel's size never depends on its content: repaint without a layout pass.
-        self.refresh()
+        lines = render_service(view).split("\n")
+        width = self.content_size.width
+        changed = [y for y in range(max(len(lines), len(self._lines)))
+                   if y >= len(lines) or y >= len(self._lines) or lines[y] != self._lines[y]]
+        self._lines = lines
+        for y in changed:
+            self._strips.pop(y, None)
         if (old.tone, old.wanted, old.membership) != (view.tone, view.wanted, view.membership):
+            self._strips.clear()  # the panel's colour changes every line
             self._apply_chrome(view)
+            self.refresh()
+        elif changed:
+            # The panel's size never depends on its content: no layout, and only the changed lines.
+            self.refresh(*(Region(0, y, width, 1) for y in changed))
         return True
 
     def _apply_chrome(self, view: ServiceView) -> None:
