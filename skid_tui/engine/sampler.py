@@ -8,9 +8,10 @@ UI, however many containers there are. A container whose cgroup read fails falls
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -194,7 +195,9 @@ class StatsSampler:
             # events endpoint's CancellableStream can, so the same request is wrapped in one.
             response = api._get(api._url("/containers/{0}/stats", cid), params={"stream": True}, stream=True,
                                 timeout=None)
-            stream = docker.types.CancellableStream(api._stream_helper(response, decode=True), response)
+            api._raise_for_status(response)
+            payloads = json_lines(response) if response.raw.chunked else api._stream_helper(response, decode=True)
+            stream = docker.types.CancellableStream(payloads, response)
             with self._lock:
                 if cid not in self._streams or self._stopped.is_set():
                     _close(stream)
@@ -222,6 +225,21 @@ class StatsSampler:
             with self._lock:
                 if cid in self._streams and self._streams[cid] in (None, stream):
                     del self._streams[cid]
+
+
+def json_lines(response: Any) -> Iterator[dict[str, Any]]:
+    """The stats stream's documents, one per line, decoded straight from the HTTP chunks.
+
+    docker-py's generic stream decoder re-scans a growing text buffer for every document; with one
+    stream per container this lean reader keeps the API path's client cost near the CLI's.
+    """
+    buffer = b""
+    for chunk in response.raw.read_chunked(decode_content=False):
+        buffer += chunk
+        while (end := buffer.find(b"\n")) >= 0:
+            line, buffer = buffer[:end], buffer[end + 1 :]
+            if line.strip():
+                yield json.loads(line)
 
 
 def _close(stream: Any) -> None:

@@ -13,11 +13,12 @@ from textual.binding import Binding
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
+from skid_tui.engine.containers import ContainerSnapshot
 from skid_tui.engine.discovery import HOW_TO_START, EngineCandidate
 from skid_tui.engine.sampler import StatsBatch, StatsMode
 from skid_tui.engine.watcher import EngineStatus, StackWatcher, WatchUpdate
 from skid_tui.model import LiveModel, PeakStore
-from skid_tui.stack import Profile, Stack
+from skid_tui.stack import Profile, Stack, format_bytes
 from skid_tui.ui.commands import ServiceCommands
 from skid_tui.ui.messages import EngineStatusChanged, ServiceContainersChanged, StatsSampled
 from skid_tui.ui.screens.help import HelpScreen, binding_rows
@@ -105,7 +106,7 @@ class SkidApp(App[None]):
         return self.model.engine
 
     @property
-    def containers(self) -> dict:
+    def containers(self) -> dict[str, tuple[ContainerSnapshot, ...]]:
         return self.model.containers
 
     def compose(self) -> ComposeResult:
@@ -181,6 +182,17 @@ class SkidApp(App[None]):
         self.model.apply(update)
         if update.service in self.stack.services:
             self.refresh_panels([update.service])
+        if update.event == "oom":
+            spec = self.stack.services.get(update.service)
+            limit = spec.budget.mem_max if spec else None
+            at = datetime.fromtimestamp(update.at).strftime("%H:%M:%S")
+            self.notify(
+                f"{update.service} hit its memory limit{f' of {format_bytes(limit)}' if limit else ''} "
+                f"at {at}: the kernel killed a process in it (OOM).",
+                title="Out of memory",
+                severity="error",
+                timeout=15,
+            )
 
     @property
     def dashboard_visible(self) -> bool:

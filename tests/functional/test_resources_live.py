@@ -141,6 +141,7 @@ async def test_an_oom_kill_shows_in_the_panel_within_2_s_and_in_the_monitor(engi
             assert "OOM-KILLED" in str(panel.render())
             assert panel.has_class("-bad")
             assert app.model.resources("victim").budget_state == "oom"
+            assert any("victim hit its memory limit of 64 MiB" in n.message for n in app._notifications)
     finally:
         stop.set()
     rows = monitor(resource_project.name)

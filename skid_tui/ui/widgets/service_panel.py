@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
 from textual.strip import Strip
@@ -102,6 +103,7 @@ class ServicePanel(Widget, can_focus=True):
         self.view = view
         self._lines: list[Text] = render_service(view).split("\n")
         self._strips: dict[int, Strip] = {}
+        self._base_style: Style | None = None  # the panel's colours, looked up once per restyle
         self.border_title = view.name
         self._apply_chrome(view)
 
@@ -121,10 +123,18 @@ class ServicePanel(Widget, can_focus=True):
         line = self._lines[y].copy()
         line.truncate(width, overflow="ellipsis", pad=True)
         segments = list(line.render(self.app.console))
+        if self._base_style is None:
+            self._base_style = self.rich_style
         # The panel's own colour (dimmed when off) under the line's styles, as render() would apply it.
-        return Strip(Segment.apply_style(segments, self.rich_style), width)
+        return Strip(Segment.apply_style(segments, self._base_style), width)
 
     def on_resize(self) -> None:
+        self._strips.clear()
+
+    def notify_style_update(self) -> None:
+        # Focus, tone classes, a new theme: the panel's colours changed, so every line is drawn anew.
+        super().notify_style_update()
+        self._base_style = None
         self._strips.clear()
 
     def show(self, view: ServiceView) -> bool:
