@@ -187,6 +187,7 @@ class CgroupReader:
                 net_tx=tx,
                 pids=pids,
                 source="cgroup",
+                cpu_window=(wall - prev.system_ns) / 1e9 if prev else None,
             ),
             prev,
         )

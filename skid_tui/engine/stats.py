@@ -31,6 +31,7 @@ class StatsSample:
     source: StatsSource
     net_rx_bps: float | None = None
     net_tx_bps: float | None = None
+    cpu_window: float | None = None  # seconds the CPU% spans (a short first window is noisier)
 
 
 def memory_used(memory_stats: Mapping[str, Any]) -> int:
@@ -99,11 +100,13 @@ def sample_from_api(
     pre_total = int((pre.get("cpu_usage") or {}).get("total_usage") or 0)
     pre_system = int(pre.get("system_cpu_usage") or 0)
     cpus = online_cpus(cpu)
-    percent = None
+    percent = window = None
     if pre_total and pre_system:
         percent = cpu_percent(total - pre_total, system - pre_system, cpus)
+        window = (system - pre_system) / cpus / 1e9  # system time counts every CPU
     elif previous is not None and previous.system_ns and previous.source == "api":
         percent = cpu_percent(total - previous.cpu_total_ns, system - previous.system_ns, cpus)
+        window = (system - previous.system_ns) / cpus / 1e9
     rx, tx = network_totals(payload.get("networks"))
     return with_rates(
         StatsSample(
@@ -118,6 +121,7 @@ def sample_from_api(
             net_tx=tx,
             pids=int((payload.get("pids_stats") or {}).get("current") or 0),
             source="api",
+            cpu_window=window if percent is not None else None,
         ),
         previous,
     )

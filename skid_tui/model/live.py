@@ -278,8 +278,9 @@ class LiveModel:
             "at": time.time(),
         }
 
-    def complete(self) -> bool:
-        """Every running service has a sample with a CPU% (which takes two readings)."""
+    def complete(self, min_cpu_window: float = 0.0) -> bool:
+        """Every running service has a sample with a CPU% (which takes two readings), over at least
+        `min_cpu_window` seconds (a quarter-second first reading is enough to draw, not to report)."""
         if self.engine.state != "connected" or self.batches == 0:
             return False
         for service, containers in self.containers.items():
@@ -288,5 +289,7 @@ class LiveModel:
                 continue
             last = self.usage[service].last
             if last is None or last.container_id != c.id or last.cpu_percent is None:
+                return False
+            if (last.cpu_window or 0.0) < min_cpu_window:
                 return False
         return True

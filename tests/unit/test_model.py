@@ -190,3 +190,14 @@ def test_engine_loss_clears_live_numbers():
     m.apply(StatsBatch((sample(c.id, 100 * MiB),), "cgroup"))
     m.apply(EngineStatus("lost"))
     assert m.totals().mem_bytes == 0 and not m.resources("redis").running
+
+
+def test_reports_wait_for_a_full_second_of_cpu_time():
+    m = model()
+    c = container("redis")
+    m.apply(ServiceUpdate("redis", (c,)))
+    quick = replace(sample(c.id, 1, 0.5), cpu_window=0.25)
+    m.apply(StatsBatch((quick,), "cgroup"))
+    assert m.complete() and not m.complete(min_cpu_window=0.9)
+    m.apply(StatsBatch((replace(quick, cpu_window=1.0),), "cgroup"))
+    assert m.complete(min_cpu_window=0.9)

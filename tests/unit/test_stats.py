@@ -39,6 +39,7 @@ def test_v1_cpu_is_a_share_of_one_core():
     system = cpu["system_cpu_usage"] - pre["system_cpu_usage"]
     assert sample.cpu_percent == pytest.approx(delta / system * 2 * 100)
     assert 40 < sample.cpu_percent < 60  # the recorded container was a burner capped at 0.5 CPU
+    assert sample.cpu_window == pytest.approx(system / 2 / 1e9)  # about a second
     assert sample.mem_limit == 64 * MiB and sample.pids == 1 and sample.source == "api"
 
 
