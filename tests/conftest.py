@@ -98,7 +98,7 @@ class DemoProject:
 
     def down(self) -> None:
         # The test's own throwaway volumes go with it; nothing else is touched.
-        self.compose("--profile", "all", "down", "-v", "-t", "1", "--remove-orphans", check=False)
+        self.compose("--profile", "*", "down", "-v", "-t", "1", "--remove-orphans", check=False)
 
 
 @pytest.fixture
