@@ -105,13 +105,15 @@ def load(options: Options, environ: Mapping[str, str] | None = None) -> Stack:
     return load_stack(files, directory, project_name=options.project_name, environ=environ)
 
 
-def active_profile(stack: Stack, requested: str | None) -> Profile | None:
-    """`--profile`, else `minimal` when it exists, else the first profile."""
+def active_profile(stack: Stack, requested: str | None, remembered: str | None = None) -> Profile | None:
+    """`--profile`, else the one last applied to this project, else `minimal`, else the first profile."""
     if requested:
         if requested not in stack.profiles:
             known = ", ".join(stack.profiles) or "none"
             raise UsageError(f"unknown profile '{requested}' (expected one of: {known})")
         return stack.profiles[requested]
+    if remembered in stack.profiles:
+        return stack.profiles[remembered]
     if "minimal" in stack.profiles:
         return stack.profiles["minimal"]
     return next(iter(stack.profiles.values()), None)

@@ -25,6 +25,7 @@ from skid_tui.stack import Profile, Stack, format_bytes
 
 RING = 120  # samples kept per service: two minutes at one a second
 HOST_HINT_AT = 0.8  # host memory use at which the dashboard names what to stop
+IDLE_CPU_PERCENT = 2.0  # an on-demand service below this much CPU is idle (its idle timeout runs)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ class LiveModel:
         self.fallbacks: tuple[tuple[str, str], ...] = ()
         self.host = host_memory()
         self.batches = 0
+        self.idle_since: dict[str, float] = {}  # on-demand service -> monotonic time it went idle
 
     # -- updates --------------------------------------------------------------------------------------
 
@@ -159,6 +161,8 @@ class LiveModel:
         for cid in [cid for cid, s in self.service_of.items() if s == service and cid not in alive]:
             self.latest.pop(cid, None)
         c = primary(update.containers)
+        if c is None or not c.is_running:
+            self.idle_since.pop(service, None)
         if update.event == "oom":
             usage.oom_at = datetime.fromtimestamp(update.at, UTC)
         elif c is not None and c.oom_killed and not c.is_running and usage.oom_at is None:
@@ -188,8 +192,59 @@ class LiveModel:
                 usage.peak_mem = sample.mem_used
             if self.peaks is not None:
                 self.peaks.observe(self.stack.project, service, sample.mem_used)
+            self._track_idle(service, sample)
             changed.add(service)
         return changed
+
+    def _track_idle(self, service: str, sample: StatsSample) -> None:
+        if self.profile is None or self.profile.on_demand_for(service) is None or sample.cpu_percent is None:
+            return
+        if sample.cpu_percent < IDLE_CPU_PERCENT:
+            self.idle_since.setdefault(service, sample.at)
+        else:
+            self.idle_since.pop(service, None)
+
+    def idle_expired(self, now: float) -> list[tuple[str, float, int]]:
+        """On-demand services idle for their whole idle timeout: (service, idle seconds, memory used)."""
+        if self.profile is None:
+            return []
+        expired = []
+        for od in self.profile.on_demand:
+            since = self.idle_since.get(od.service)
+            if since is not None and now - since >= od.idle_timeout and od.service in self.running_services():
+                expired.append((od.service, now - since, self.used_by_service().get(od.service, 0)))
+        return expired
+
+    def set_profile(self, profile: Profile | None) -> None:
+        self.profile = profile
+        self.idle_since.clear()  # idle timeouts are the new profile's
+
+    # -- questions the planner asks ---------------------------------------------------------------------
+
+    def running_services(self) -> set[str]:
+        return {s for s, cs in self.containers.items() if any(c.is_running for c in cs)}
+
+    def used_by_service(self) -> dict[str, int]:
+        used: dict[str, int] = {}
+        for cid, sample in self.latest.items():
+            service = self.service_of.get(cid)
+            if service:
+                used[service] = used.get(service, 0) + sample.mem_used
+        return used
+
+    def idle_services(self) -> set[str]:
+        """Running services whose last reading used less CPU than the idle threshold."""
+        return {s for s, u in self.usage.items() if s in self.running_services() and u.last is not None
+                and u.last.cpu_percent is not None and u.last.cpu_percent < IDLE_CPU_PERCENT}
+
+    def engine_free(self) -> int | None:
+        """The engine's memory not used by this stack; on a local engine, no more than the host has free."""
+        if not self.engine.info or not self.engine.info.mem_total:
+            return None
+        free = max(0, self.engine.info.mem_total - sum(self.used_by_service().values()))
+        if "cgroup" in self.stats_source:
+            free = min(free, self.host.available)
+        return free
 
     # -- snapshots ------------------------------------------------------------------------------------
 
@@ -244,11 +299,7 @@ class LiveModel:
         """At 80% host memory or more: which services to stop, largest first, and what that frees."""
         if self.host.fraction < HOST_HINT_AT:
             return None
-        by_service: dict[str, int] = {}
-        for cid, sample in self.latest.items():
-            service = self.service_of.get(cid)
-            if service:
-                by_service[service] = by_service.get(service, 0) + sample.mem_used
+        by_service = self.used_by_service()
         if not by_service:
             return None
         wanted = set(self.profile.services) if self.profile else set()

@@ -47,6 +47,7 @@ def load_stack(
     errors = [i for i in issues if i.severity == "error"]
     if errors:
         raise ConfigError(errors)
+    volume_names, external = _volumes(compose.project.doc.data, compose.project.project)
     return Stack(
         project=compose.project.project,
         compose_files=compose.project.files,
@@ -55,4 +56,21 @@ def load_stack(
         profiles_dir=None if profiles_dir is None else Path(profiles_dir),
         extensions=compose.project.extensions,
         warnings=tuple(i for i in issues if i.severity == "warning"),
+        volume_names=volume_names,
+        external_volumes=external,
     )
+
+
+def _volumes(doc: object, project: str) -> tuple[dict[str, str], frozenset[str]]:
+    """Top-level `volumes:`: the engine name of each (`name:` or `<project>_<key>`), and the external ones."""
+    top = doc.get("volumes") if isinstance(doc, dict) else None
+    names: dict[str, str] = {}
+    external: set[str] = set()
+    for key, raw in (top or {}).items() if isinstance(top, dict) else ():
+        spec = raw if isinstance(raw, dict) else {}
+        ext = spec.get("external")
+        if ext is True or isinstance(ext, dict):
+            external.add(key)
+        name = spec.get("name") or (ext.get("name") if isinstance(ext, dict) else None)
+        names[key] = str(name) if name else f"{project}_{key}"
+    return names, frozenset(external)

@@ -103,6 +103,7 @@ class ServiceSpec:
     ports: tuple[PortSpec, ...] = ()
     has_healthcheck: bool = False
     depends_on: tuple[str, ...] = ()
+    named_volumes: tuple[str, ...] = ()  # compose names of the named volumes it mounts (its data)
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,16 @@ class Stack:
     profiles_dir: Path | None = None
     extensions: dict[str, object] = field(default_factory=dict)  # top-level `x-` keys, kept as loaded
     warnings: tuple[ConfigIssue, ...] = ()
+    volume_names: dict[str, str] = field(default_factory=dict)  # compose volume -> the engine's name
+    external_volumes: frozenset[str] = frozenset()  # volumes compose does not own (never removed by skid)
+
+    def engine_volumes(self, service: str) -> list[str]:
+        """The engine names of a service's own named volumes (`<project>_<name>` unless renamed)."""
+        spec = self.services.get(service)
+        if spec is None:
+            return []
+        return [self.volume_names.get(v, f"{self.project}_{v}") for v in spec.named_volumes
+                if v not in self.external_volumes]
 
     def profile_totals(self, profile: Profile) -> tuple[int, int]:
         """Summed (standard, maximum) memory of a profile's services; a missing value counts as 0."""

@@ -53,7 +53,33 @@ def build_service(
         ports=_ports(node.get("ports"), issues),
         has_healthcheck=_has_healthcheck(node.get("healthcheck"), issues),
         depends_on=_depends_on(node.get("depends_on"), issues),
+        named_volumes=named_volumes(node.get("volumes")),
     )
+
+
+def named_volumes(node: YNode | None) -> tuple[str, ...]:
+    """Named volume sources of a service's mounts: `data:/var/lib/x`, or the long form with type volume.
+
+    Bind mounts (paths) and anonymous volumes are not data skid could name; malformed entries are
+    left to compose to report.
+    """
+    if node is None or not isinstance(node.value, list):
+        return ()
+    names: list[str] = []
+    for item in node.value:
+        value = item.value
+        source = None
+        if isinstance(value, str):
+            head, sep, _ = value.partition(":")
+            if sep and head and not head.startswith(("/", ".", "~", "$")):
+                source = head
+        elif isinstance(value, dict):
+            kind, src = value.get("type"), value.get("source")
+            if kind is not None and kind.value == "volume" and src is not None and isinstance(src.value, str):
+                source = src.value
+        if source and source not in names:
+            names.append(source)
+    return tuple(names)
 
 
 def _string(parent: YNode, key: str, expected: str, issues: list[ConfigIssue]) -> str | None:

@@ -201,3 +201,35 @@ def test_reports_wait_for_a_full_second_of_cpu_time():
     assert m.complete() and not m.complete(min_cpu_window=0.9)
     m.apply(StatsBatch((replace(quick, cpu_window=1.0),), "cgroup"))
     assert m.complete(min_cpu_window=0.9)
+
+
+def test_idle_timeout_runs_only_while_an_on_demand_service_stays_idle():
+    m = model()  # minimal: llm-advisor on demand, idle timeout 600 s
+    llm, pg = container("llm-advisor"), container("postgres")
+    m.apply(ServiceUpdate("llm-advisor", (llm,)))
+    m.apply(ServiceUpdate("postgres", (pg,)))
+    m.apply(StatsBatch((sample(llm.id, 1200 * MiB, 15.0, at=0.0), sample(pg.id, 1, 0.0, at=0.0)), "cgroup"))
+    assert m.idle_since == {}  # loading its model: busy; postgres is not on demand
+    m.apply(StatsBatch((sample(llm.id, 1200 * MiB, 0.3, at=10.0),), "cgroup"))
+    assert m.idle_since == {"llm-advisor": 10.0}
+    assert m.idle_expired(now=600.0) == []
+    [(service, idle_for, mem)] = m.idle_expired(now=610.0)
+    assert (service, idle_for, mem) == ("llm-advisor", 600.0, 1200 * MiB)
+    m.apply(StatsBatch((sample(llm.id, 1200 * MiB, 40.0, at=20.0),), "cgroup"))  # asked something: busy again
+    assert m.idle_expired(now=700.0) == []
+    m.apply(ServiceUpdate("llm-advisor", (replace(llm, state="exited"),), event="die"))
+    assert "llm-advisor" not in m.idle_since
+
+
+def test_remembered_profile_per_project(private_state_dir):
+    from skid_tui.config import active_profile
+    from skid_tui.model.active import remember_profile, remembered_profile
+
+    stack = demo_stack()
+    assert remembered_profile(stack.project) is None
+    remember_profile(stack.project, "llm")
+    remember_profile("other", "app")
+    assert remembered_profile(stack.project) == "llm"
+    assert active_profile(stack, None, remembered_profile(stack.project)).name == "llm"
+    assert active_profile(stack, "app", "llm").name == "app"  # --profile overrides
+    assert active_profile(stack, None, "gone").name == "minimal"

@@ -64,3 +64,12 @@ def test_repository_stack_default_profile(name):
     # the LLM advisor and the dev containers sit behind compose profiles: not started by plain `up`
     assert "llm-advisor" not in default.services
     assert {"postgres", "redis", "minio"} <= set(default.services)
+
+
+def test_named_volumes_of_the_demo_stack_and_their_engine_names():
+    from skid_tui.stack import load_stack
+
+    stack = load_stack([str(REPO / "compose" / "demo.yml")], None, project_name="p")
+    assert stack.services["postgres"].named_volumes == ("postgres_data",)
+    assert stack.engine_volumes("postgres") == ["p_postgres_data"]
+    assert stack.engine_volumes("api") == []
