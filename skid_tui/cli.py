@@ -17,6 +17,7 @@ from skid_tui.config import Options, UsageError, active_profile, load
 from skid_tui.engine.client import ENGINE_ERRORS, Engine, EngineUnavailable, describe_error
 from skid_tui.engine.containers import read_project, service_containers
 from skid_tui.engine.discovery import engine_candidates
+from skid_tui.model.active import remembered_profile
 from skid_tui.stack import ConfigError, Stack, format_bytes
 
 EXIT_USAGE = 2  # bad input: a config error, an unknown option or profile
@@ -41,6 +42,9 @@ def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
     g.add_argument("--host", "-H", metavar="URL", default=default,
                    help="engine URL, e.g. unix:///var/run/docker.sock (default: as the docker CLI finds it)")
     g.add_argument("--profile", metavar="NAME", default=default, help="the active laptop profile")
+    g.add_argument("--compose-cmd", metavar="CMD", default=default,
+                   help='the compose tool to run, e.g. "docker compose", "docker-compose", "podman-compose" '
+                        "(default: the first of those that answers)")
     g.add_argument("--stats", choices=("auto", "cgroup", "api"), default=default,
                    help="how to sample resources: direct cgroup reads where possible (auto, the default), "
                         "only cgroup reads, or only the engine's stats streams")
@@ -81,6 +85,7 @@ def options_from(args: argparse.Namespace) -> Options:
         host=args.host,
         profile=args.profile,
         stats=args.stats or "auto",
+        compose_cmd=args.compose_cmd,
     )
 
 
@@ -225,7 +230,8 @@ def cmd_monitor(stack: Stack, options: Options, args: argparse.Namespace, out: C
 
     if args.interval <= 0:
         raise UsageError(f"--interval must be a positive number of seconds, not {args.interval:g}")
-    model = LiveModel(stack, active_profile(stack, options.profile), peaks=PeakStore.default())
+    profile = active_profile(stack, options.profile, remembered_profile(stack.project))
+    model = LiveModel(stack, profile, peaks=PeakStore.default())
     with ModelFeed(model, stack.project, lambda: engine_candidates(options.host), options.stats) as feed:
         if not args.once:
             try:
@@ -245,8 +251,9 @@ def cmd_monitor(stack: Stack, options: Options, args: argparse.Namespace, out: C
 def cmd_dashboard(stack: Stack, options: Options) -> int:
     from skid_tui.ui.app import SkidApp  # Textual loads only for the dashboard: the CLI stays quick
 
-    profile = active_profile(stack, options.profile)
-    app = SkidApp(stack, profile, lambda: engine_candidates(options.host), stats=options.stats)
+    profile = active_profile(stack, options.profile, remembered_profile(stack.project))
+    app = SkidApp(stack, profile, lambda: engine_candidates(options.host), stats=options.stats,
+                  compose_cmd=options.compose_cmd)
     app.run()
     return 0
 

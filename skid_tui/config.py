@@ -44,6 +44,7 @@ class Options:
     host: str | None = None
     profile: str | None = None
     stats: str = "auto"  # auto, cgroup or api
+    compose_cmd: str | None = None  # the compose tool, when the user names one
 
 
 def compose_files(options: Options, environ: Mapping[str, str]) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,10 @@ import pytest
 
 from skid_tui.engine.client import Engine, EngineUnavailable
 from skid_tui.engine.discovery import engine_candidates
+
+# Times in panels (an OOM kill's) are local: pin the zone so snapshots match everywhere.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "compose" / "demo.yml"
@@ -41,6 +46,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     summary = ", ".join(f"{n} {k}" for k, n in counts.items()) or "none ran"
     host = os.environ.get("DOCKER_HOST", "the default engine")
     terminalreporter.write_line(f"engine tests against {host}: {summary}")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def random_host_ports() -> Iterator[None]:
+    """Compose runs started by the app under test publish on free ports, never the demo's fixed ones."""
+    old = {k: os.environ.get(k) for k in PORT_VARS}
+    os.environ.update(dict.fromkeys(PORT_VARS, ""))
+    yield
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 @pytest.fixture(autouse=True, scope="session")

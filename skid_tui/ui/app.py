@@ -20,6 +20,7 @@ from skid_tui.engine.watcher import EngineStatus, StackWatcher, WatchUpdate
 from skid_tui.model import LiveModel, PeakStore
 from skid_tui.stack import Profile, Stack, format_bytes
 from skid_tui.ui.commands import ServiceCommands
+from skid_tui.ui.lifecycle import LifecycleMixin
 from skid_tui.ui.messages import EngineStatusChanged, ServiceContainersChanged, StatsSampled
 from skid_tui.ui.screens.help import HelpScreen, binding_rows
 from skid_tui.ui.views import (
@@ -31,6 +32,7 @@ from skid_tui.ui.views import (
     order_services,
     service_view,
 )
+from skid_tui.ui.widgets.activity_log import ActivityLog
 from skid_tui.ui.widgets.budget_bar import BudgetBar
 from skid_tui.ui.widgets.engine_header import EngineHeader
 from skid_tui.ui.widgets.service_grid import ServiceGrid
@@ -64,11 +66,16 @@ def render_notice(status: EngineStatus) -> Text:
     return text
 
 
-class SkidApp(App[None]):
+class SkidApp(LifecycleMixin, App[None]):
     CSS_PATH = "skid.tcss"
     TITLE = "skid"
     COMMANDS = App.COMMANDS | {ServiceCommands}
     BINDINGS = [
+        Binding("space,enter", "toggle", "Start/stop", id="app.toggle"),
+        Binding("p", "profiles", "Profiles", id="app.profiles"),
+        Binding("L", "llm", "LLM on/off", id="app.llm"),
+        Binding("a", "activity", "Activity", id="app.activity"),
+        Binding("X", "remove_data", "Remove data…", show=False, id="app.remove_data"),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Keys", id="app.help"),
     ]
@@ -84,8 +91,14 @@ class SkidApp(App[None]):
         clock: Clock = utc_now,
         stats: StatsMode | None = "auto",
         model: LiveModel | None = None,
+        compose_cmd: str | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
+        self.compose_cmd = compose_cmd
+        self.monotonic = monotonic  # the clock of idle timeouts (samples carry monotonic times)
+        self.candidates = candidates
+        self._init_lifecycle()
         self.stack = stack
         self.profile = profile
         self.clock = clock
@@ -118,6 +131,9 @@ class SkidApp(App[None]):
         with ServiceGrid(id="services"):
             for name in self.service_order:
                 yield ServicePanel(self.view_of(name))
+        log = ActivityLog()
+        log.display = False
+        yield log
         yield Footer()
 
     def on_mount(self) -> None:
@@ -128,6 +144,8 @@ class SkidApp(App[None]):
         self.set_interval(30.0, self.save_peaks, name="save-peaks")
         if self.watch_engine:
             self.follow_engine()
+            self.detect_compose_tool()
+            self.run_operations()
 
     def on_unmount(self) -> None:
         self.watcher.stop()
@@ -217,6 +235,7 @@ class SkidApp(App[None]):
         self._offscreen -= in_view
         if self.first_paint_at is None and self.model.complete():
             self.call_after_refresh(self._painted)
+        self.stop_idle_services()
 
     def _painted(self) -> None:
         if self.first_paint_at is None:
@@ -233,6 +252,7 @@ class SkidApp(App[None]):
             now=self.clock(),
             resources=self.model.resources(service),
             width=width,
+            pending=self.pending.get(service, ""),
         )
 
     def header_view(self) -> HeaderView:
@@ -248,7 +268,11 @@ class SkidApp(App[None]):
             engine_state=self.engine_status.state,
             engine_line=engine_line(self.engine_status),
             stats_source=self.model.stats_source,
+            compose=self.compose_tool.describe() if self.compose_tool else "",
         )
+
+    def refresh_header(self) -> None:
+        self.query_one(EngineHeader).show(self.header_view())
 
     def refresh_panels(self, services: list[str]) -> None:
         with self.batch_update():
@@ -261,6 +285,10 @@ class SkidApp(App[None]):
                 panel.show(self.view_of(name, width))
             self.query_one(EngineHeader).show(self.header_view())
             self.query_one(BudgetBar).show(budget_bar_view(self.model.totals()))
+
+    @on(ServicePanel.Resized)
+    def panel_resized(self, message: ServicePanel.Resized) -> None:
+        self.refresh_panels([message.service])
 
     @on(ServiceGrid.Scrolled)
     def grid_scrolled(self) -> None:

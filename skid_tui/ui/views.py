@@ -124,6 +124,7 @@ class ServiceView:
     engine: str = "connected"  # connected, connecting, unreachable, lost
     oom: bool = False
     resources: ResourceView | None = None
+    pending: str = ""  # "start queued", "starting", "stopping"...: a compose operation on its way
 
     @property
     def state_text(self) -> str:
@@ -208,6 +209,7 @@ def service_view(
     now: datetime,
     resources: ServiceResources | None = None,
     width: int = PANEL_WIDTH,
+    pending: str = "",
 ) -> ServiceView:
     c = primary(containers)
     wanted = profile is not None and spec.name in profile.services
@@ -247,6 +249,8 @@ def service_view(
             tone = btone
         if res.budget_state == "oom" and tone in ("off", "ok", "warn"):
             tone = "bad"
+    if pending and tone in ("ok", "off"):
+        tone = "warn"  # something is about to change: yellow until it has
     replicas = ""
     if len(containers) > 1:
         replicas = f"{sum(1 for x in containers if x.is_running)}/{len(containers)} running"
@@ -266,6 +270,7 @@ def service_view(
         engine=engine_state,
         oom=oom,
         resources=res,
+        pending=pending,
     )
 
 
@@ -279,6 +284,7 @@ class HeaderView:
     engine_state: str
     engine_line: str
     stats_source: str = "none"
+    compose: str = ""  # the compose tool skid runs, as detected
 
 
 STATS_SOURCE_TEXT = {

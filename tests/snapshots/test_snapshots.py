@@ -27,7 +27,8 @@ def quiet_app(profile: str = "minimal", host: HostMemory | None = None) -> SkidA
     stack = demo_stack()
     fixed_host = host or HostMemory(16 * GiB, 10 * GiB)
     model = LiveModel(stack, stack.profiles[profile], peaks=None, host_memory=lambda: fixed_host, clock=lambda: NOW)
-    return SkidApp(stack, stack.profiles[profile], lambda: [SOCKET], watch=False, clock=lambda: NOW, model=model)
+    return SkidApp(stack, stack.profiles[profile], lambda: [SOCKET], watch=False, clock=lambda: NOW, model=model,
+                   monotonic=lambda: 30.0)
 
 
 Update = EngineStatus | ServiceUpdate | StatsBatch

@@ -20,6 +20,9 @@ def render_header(view: HeaderView) -> Text:
         text.append(f" ({view.profile_services} services)", style="dim")
     text.append("  running ", style="dim")
     text.append(f"{view.running}/{view.services}", style="bold")
+    if view.compose:
+        text.append("  compose ", style="dim")
+        text.append(view.compose)
     text.append("\n")
     mark, style = {
         "connected": ("●", "green"),

@@ -6,6 +6,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -44,6 +45,8 @@ def _state_line(view: ServiceView, text: Text) -> None:
             text.append(f"  up {view.uptime}", style="dim")
         if view.replicas:
             text.append(f"  {view.replicas}", style="cyan")
+        if view.pending:
+            text.append(f"  ⟳ {view.pending}…", style="bold yellow")
     r = view.resources
     if r is not None and r.oom_text:
         text.append(f"  {r.oom_text} ", style="bold white on red")
@@ -128,8 +131,16 @@ class ServicePanel(Widget, can_focus=True):
         # The panel's own colour (dimmed when off) under the line's styles, as render() would apply it.
         return Strip(Segment.apply_style(segments, self._base_style), width)
 
+    class Resized(Message):
+        """The panel's width changed: its gauges must be drawn again at the new width."""
+
+        def __init__(self, service: str) -> None:
+            super().__init__()
+            self.service = service
+
     def on_resize(self) -> None:
         self._strips.clear()
+        self.post_message(self.Resized(self.service))
 
     def notify_style_update(self) -> None:
         # Focus, tone classes, a new theme: the panel's colours changed, so every line is drawn anew.

@@ -1,0 +1,535 @@
+"""The laptop script's lifecycle commands without a UI: `skid up`, `down`, `restart`, `toggle`, `llm`, `profiles`.
+
+skid does not reimplement compose: every change is one call of the user's own compose tool, shown as the
+exact command, its output streamed as it comes. skid adds the plan (what a profile stops, whether the LLM
+fits) and ends with the same status table as `skid monitor --once`, so the numbers agree everywhere.
+Each `cmd_*` returns the exit status: 0 done, 1 compose or the engine failed, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shlex
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ParamSpec, TextIO, cast
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from skid_tui.config import Options, UsageError, active_profile
+from skid_tui.engine.client import ENGINE_ERRORS, Engine, EngineUnavailable, describe_error
+from skid_tui.engine.compose_tool import (
+    ComposeCall,
+    ComposeNotFound,
+    ComposeTool,
+    detect_compose,
+    last_error,
+    run_compose,
+)
+from skid_tui.engine.containers import read_project, service_containers
+from skid_tui.engine.discovery import EngineCandidate, engine_candidates
+from skid_tui.engine.sampler import StatsMode
+from skid_tui.model import LiveModel, PeakStore
+from skid_tui.model.active import remember_profile, remembered_profile
+from skid_tui.model.planning import ProfilePlan, StartCheck, plan_profile, start_check
+from skid_tui.monitor import ModelFeed, render, wait_complete
+from skid_tui.stack import Profile, Stack, format_bytes
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # compose failed, no engine answered, or the user did not confirm
+EXIT_USAGE = 2  # bad input: an unknown service or profile, a bad state word
+LLM_FALLBACK = "llm-advisor"
+VERDICT_STYLE = {"fits": "green", "tight": "yellow", "does not fit": "red"}
+
+P = ParamSpec("P")
+
+
+class BadInput(Exception):
+    """Printed as one line on stderr, exit status 2."""
+
+
+def _say(message: str) -> None:
+    """Errors go to stderr as one line, so `skid up ... | tee log` still shows them."""
+    print(f"skid: {message}", file=sys.stderr, flush=True)
+
+
+def _one_line_errors(fn: Callable[P, int]) -> Callable[P, int]:
+    """Bad input and a missing compose tool end a command with one line, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> int:
+        try:
+            return fn(*args, **kwargs)
+        except (BadInput, UsageError) as exc:
+            _say(str(exc))
+            return EXIT_USAGE
+        except ComposeNotFound as exc:
+            _say(str(exc))
+            return EXIT_FAILED
+
+    return wrapper
+
+
+# -- what the user named -------------------------------------------------------------------------------
+
+
+def _active(stack: Stack, options: Options) -> Profile | None:
+    """`--profile`, else the profile last applied to this project, else the default one."""
+    return active_profile(stack, options.profile, remembered_profile(stack.project))
+
+
+def check_services(stack: Stack, names: Iterable[str]) -> list[str]:
+    """The names, deduplicated in order; BadInput on the first that is not a service of the stack."""
+    names = list(dict.fromkeys(names))
+    for name in names:
+        if name not in stack.services:
+            hint = f"; '{name}' is a profile: `skid up {name}` applies it on its own" if name in stack.profiles else ""
+            raise BadInput(f"unknown service '{name}' (expected one of: {', '.join(stack.services)}){hint}")
+    return names
+
+
+def up_target(stack: Stack, options: Options, targets: Sequence[str]) -> Profile | list[str] | None:
+    """What `skid up` was asked for: a profile to apply, or services to start (None: no profile at all).
+
+    One name that is a profile is the profile, even when a service has the same name (the bundled
+    `python`, `go` and `typescript`): `skid toggle python` starts the service alone.
+    """
+    if not targets:
+        return _active(stack, options)
+    if len(targets) == 1 and targets[0] in stack.profiles:
+        return stack.profiles[targets[0]]
+    return check_services(stack, targets)
+
+
+def compose_profiles(stack: Stack, services: Iterable[str]) -> tuple[str, ...]:
+    """The compose profiles to enable so every named service can be named: one per service behind
+    profiles, reusing one already enabled (`--profile llm` covers llm-advisor; `all` is never needed)."""
+    chosen: list[str] = []
+    for name in services:
+        spec = stack.services.get(name)
+        if spec is None or not spec.compose_profiles or set(spec.compose_profiles) & set(chosen):
+            continue
+        chosen.append(spec.compose_profiles[0])
+    return tuple(chosen)
+
+
+def llm_service(stack: Stack, profile: Profile | None) -> str:
+    """The active profile's first on-demand service, else `llm-advisor`; BadInput when there is none."""
+    if profile is not None:
+        for od in profile.on_demand:
+            if od.service in stack.services:
+                return od.service
+    if LLM_FALLBACK in stack.services:
+        return LLM_FALLBACK
+    where = f"profile '{profile.name}'" if profile else "the stack"
+    raise BadInput(f"no LLM service: {where} has no on_demand service and the stack has no '{LLM_FALLBACK}'")
+
+
+def all_volumes(stack: Stack) -> list[str]:
+    """Engine names of the volumes `compose down -v` removes: every service's named volumes, then the
+    other declared ones; external volumes never (compose does not own them)."""
+    names = [v for s in stack.services for v in stack.engine_volumes(s)]
+    names += [name for key, name in stack.volume_names.items() if key not in stack.external_volumes]
+    return list(dict.fromkeys(names))
+
+
+# -- the engine ----------------------------------------------------------------------------------------
+
+
+def _connect(options: Options) -> Engine | None:
+    try:
+        return Engine.first_answering(engine_candidates(options.host))
+    except EngineUnavailable:
+        return None
+
+
+def _running(stack: Stack, engine: Engine) -> set[str]:
+    """Services with a running container, matched by compose labels (never by container name)."""
+    grouped = service_containers(read_project(engine, stack.project), stack.project)
+    return {s for s, cs in grouped.items() if any(c.is_running for c in cs)}
+
+
+def compose_env(candidate: EngineCandidate | None) -> dict[str, str]:
+    """DOCKER_HOST for compose, so it changes the engine skid watches (skid may have found a Podman or
+    Desktop socket that compose would not look at). A docker context is left to compose: it carries TLS
+    settings that DOCKER_HOST alone would lose."""
+    if candidate is None or candidate.url is None or candidate.source.startswith("docker context"):
+        return {}
+    return {"DOCKER_HOST": candidate.url}
+
+
+def _candidate(options: Options, engine: Engine | None) -> EngineCandidate | None:
+    if engine is not None:
+        return engine.info.candidate
+    # No engine answered, but the user named one: compose should try that one too, not another.
+    found = engine_candidates(options.host)
+    return found[0] if len(found) == 1 and found[0].explicit else None
+
+
+class Compose:
+    """Runs compose calls on the stack's files and project, streaming their output to the console."""
+
+    def __init__(self, stack: Stack, out: Console, tool: ComposeTool, env: dict[str, str]) -> None:
+        self.stack = stack
+        self.out = out
+        self.tool = tool
+        self.env = env
+        self.failure: str | None = None  # the first failure, named as compose named it
+
+    def call(self, *args: str, services: Iterable[str] = ()) -> ComposeCall:
+        return ComposeCall(
+            self.tool,
+            files=tuple(str(f) for f in self.stack.compose_files),
+            project=self.stack.project,
+            args=tuple(args),
+            profiles=compose_profiles(self.stack, services),
+            env=self.env,
+        )
+
+    def display(self, call: ComposeCall) -> str:
+        # Only the variables that differ from the user's shell: that is what makes the line pasteable.
+        changed = [f"{k}={shlex.quote(v)}" for k, v in call.env.items() if os.environ.get(k) != v]
+        return " ".join([*changed, call.display()])
+
+    def run(self, *args: str, services: Iterable[str] = ()) -> bool:
+        call = self.call(*args, services=services)
+        self.out.print(Text(f"$ {self.display(call)}", style="dim"), soft_wrap=True)
+        lines: list[str] = []
+
+        def on_line(line: str) -> None:
+            lines.append(line)
+            self.out.print(Text(line), soft_wrap=True)
+
+        code = run_compose(call, on_line)
+        if code != 0 and self.failure is None:
+            self.failure = f"compose failed (exit {code}): {last_error(lines) or 'it printed nothing'}"
+        return code == 0
+
+    def finish(self) -> int:
+        if self.failure:
+            _say(self.failure)
+            return EXIT_FAILED
+        return EXIT_OK
+
+
+def _compose(stack: Stack, options: Options, compose_cmd: str | None, out: Console,
+             engine: Engine | None) -> Compose:
+    """detect_compose once per command; ComposeNotFound ends the command (one line, exit 1)."""
+    return Compose(stack, out, detect_compose(compose_cmd), compose_env(_candidate(options, engine)))
+
+
+def sample(stack: Stack, options: Options, profile: Profile | None, peaks: PeakStore | None = None) -> LiveModel | None:
+    """One complete sample of the stack, as `skid monitor --once` takes it; None when no engine answered."""
+    model = LiveModel(stack, profile, peaks=peaks if peaks is not None else PeakStore.default())
+    stats = cast(StatsMode, options.stats)
+    with ModelFeed(model, stack.project, lambda: engine_candidates(options.host), stats) as feed:
+        ok = wait_complete(feed)
+    return model if ok else None
+
+
+def print_status(stack: Stack, options: Options, out: Console, profile: Profile | None) -> None:
+    """The laptop script's closing table: every service's state and memory against its budget."""
+    out.print()
+    model = sample(stack, options, profile)
+    if model is None:
+        out.print(Text("engine: not reachable, no status to show", style="bold red"), soft_wrap=True)
+        return
+    out.print(render(model))
+
+
+# -- the commands ----------------------------------------------------------------------------------------
+
+
+@_one_line_errors
+def cmd_up(stack: Stack, options: Options, targets: list[str], compose_cmd: str | None, out: Console) -> int:
+    """`skid up [PROFILE | SERVICE...]`: apply a profile (no target: the active one), or start services."""
+    target = up_target(stack, options, targets)
+    engine = _connect(options)
+    try:
+        compose = _compose(stack, options, compose_cmd, out, engine)
+        if isinstance(target, Profile):
+            running = _running(stack, engine) if engine is not None else None
+            members = [s for s in target.services if s in stack.services]
+            # Without an engine skid cannot see what runs: name every other service and let compose decide.
+            stop = [s for s in stack.services if s not in members and (running is None or s in running)]
+            out.print(Text(f"profile {target.name}: " + (f"stopping {', '.join(stop)}; " if stop else "")
+                           + f"starting {', '.join(members)}", style="bold"), soft_wrap=True)
+            ok = (not stop or compose.run("stop", *stop, services=stop)) and compose.run(
+                "up", "-d", *members, services=members)
+            if ok:
+                remember_profile(stack.project, target.name)
+            profile: Profile | None = target
+        else:
+            services = target or []
+            compose.run("up", "-d", *services, services=services)
+            profile = _active(stack, options)
+    finally:
+        if engine is not None:
+            engine.close()
+    print_status(stack, options, out, profile)
+    return compose.finish()
+
+
+@_one_line_errors
+def cmd_down(  # noqa: PLR0917 (the argparse handler passes them in this order)
+    stack: Stack, options: Options, volumes: bool, yes: bool, compose_cmd: str | None, out: Console,
+    stdin: TextIO | None = None,
+) -> int:
+    """`skid down [--volumes] [--yes]`: containers and networks go; named volumes only when asked and confirmed."""
+    stdin = sys.stdin if stdin is None else stdin  # looked up now: tests and wrappers replace sys.stdin
+    engine = _connect(options)
+    try:
+        compose = _compose(stack, options, compose_cmd, out, engine)
+        doomed = all_volumes(stack)
+        if volumes and engine is not None:
+            try:
+                present = {v["Name"] for v in engine.api.volumes().get("Volumes") or []}
+            except ENGINE_ERRORS as exc:
+                _say(f"engine failed while listing volumes: {describe_error(exc)}")
+                return EXIT_FAILED
+            doomed = [v for v in doomed if v in present]
+    finally:
+        if engine is not None:
+            engine.close()
+    if volumes and not doomed:
+        out.print(Text(f"no volume of {stack.project} exists: nothing to delete", style="dim"))
+    if volumes and doomed:
+        out.print(Text(f"skid down --volumes deletes {len(doomed)} volume{'s' * (len(doomed) != 1)} of "
+                       f"{stack.project}, and the data in them:", style="bold yellow"), soft_wrap=True)
+        for name in doomed:
+            out.print(f"  {name}", markup=False, highlight=False)
+        if not yes:
+            if not stdin.isatty():
+                _say("not deleting volumes without confirmation: stdin is not a terminal; pass --yes to confirm")
+                return EXIT_USAGE
+            out.print(f"Type the project name ({stack.project}) to delete them: ", end="", markup=False)
+            answer = stdin.readline().strip()
+            if answer != stack.project:
+                _say(f"not confirmed ('{answer}' is not '{stack.project}'): nothing was stopped or deleted")
+                return EXIT_FAILED
+    # Every compose profile, so services behind one (the LLM, dev containers) go too.
+    every = list(stack.services)
+    compose.run("down", *(["-v"] if volumes else []), services=every)
+    print_status(stack, options, out, _active(stack, options))
+    return compose.finish()
+
+
+@_one_line_errors
+def cmd_restart(stack: Stack, options: Options, services: list[str], compose_cmd: str | None, out: Console) -> int:
+    """`skid restart SERVICE...`"""
+    if not services:
+        raise BadInput("restart needs at least one service (expected one of: " + ", ".join(stack.services) + ")")
+    names = check_services(stack, services)
+    engine = _connect(options)
+    try:
+        compose = _compose(stack, options, compose_cmd, out, engine)
+    finally:
+        if engine is not None:
+            engine.close()
+    compose.run("restart", *names, services=names)
+    print_status(stack, options, out, _active(stack, options))
+    return compose.finish()
+
+
+@_one_line_errors
+def cmd_toggle(stack: Stack, options: Options, service: str, compose_cmd: str | None, out: Console) -> int:
+    """`skid toggle SERVICE`: stop it when it runs, else start it."""
+    [name] = check_services(stack, [service])
+    try:
+        engine = Engine.first_answering(engine_candidates(options.host))
+    except EngineUnavailable as exc:
+        _say(str(exc))  # whether it runs is the engine's answer: without one, no guess
+        return EXIT_FAILED
+    try:
+        compose = _compose(stack, options, compose_cmd, out, engine)
+        runs = name in _running(stack, engine)
+    except ENGINE_ERRORS as exc:
+        _say(f"engine failed while listing containers: {describe_error(exc)}")
+        return EXIT_FAILED
+    finally:
+        engine.close()
+    if runs:
+        compose.run("stop", name, services=[name])
+    else:
+        compose.run("up", "-d", name, services=[name])
+    print_status(stack, options, out, _active(stack, options))
+    return compose.finish()
+
+
+def fit_report(check: StartCheck) -> list[Text]:
+    """What `skid llm on` says about memory: what it needs, what is free, and what to stop when short."""
+    need, free = format_bytes(check.need), format_bytes(check.free)
+    if check.fits:
+        return [Text(f"{check.service} needs up to {need}; the engine has {free} free: it fits", style="dim")]
+    lines = [Text(f"{check.service} needs up to {need} but the engine has {free} free "
+                  f"({format_bytes(check.shortfall)} short)", style="bold red")]
+    if check.suggestions:
+        names = ", ".join(f"{s} ({format_bytes(m)})" for s, m in check.suggestions)
+        enough = "" if check.freed >= check.shortfall else ", not enough on its own"
+        lines.append(Text(f"  stopping {names} would free {format_bytes(check.freed)}{enough}", style="yellow"))
+    else:
+        lines.append(Text("  nothing running could be stopped to make room", style="yellow"))
+    return lines
+
+
+@_one_line_errors
+def cmd_llm(  # noqa: PLR0917 (the argparse handler passes them in this order)
+    stack: Stack, options: Options, state: str, compose_cmd: str | None, force: bool, out: Console
+) -> int:
+    """`skid llm on|off [--force]`: the on-demand LLM service, started only when its maximum fits."""
+    if state not in ("on", "off"):
+        raise BadInput(f"llm takes 'on' or 'off', not '{state}'")
+    profile = _active(stack, options)
+    name = llm_service(stack, profile)
+    engine = _connect(options)
+    try:
+        compose = _compose(stack, options, compose_cmd, out, engine)
+        runs = engine is not None and name in _running(stack, engine)
+    except ENGINE_ERRORS as exc:
+        _say(f"engine failed while listing containers: {describe_error(exc)}")
+        return EXIT_FAILED
+    finally:
+        if engine is not None:
+            engine.close()
+    if state == "off":
+        compose.run("stop", name, services=[name])
+    elif runs:
+        out.print(Text(f"{name} already runs", style="dim"))
+        compose.run("up", "-d", name, services=[name])
+    else:
+        model = sample(stack, options, profile)
+        free = model.engine_free() if model is not None else None
+        if model is None or free is None:
+            _say(f"no container engine answered: cannot check whether {name} fits, nor start it")
+            return EXIT_FAILED
+        check = start_check(stack, name, free=free, used=model.used_by_service(), active=model.profile,
+                            idle=model.idle_services())
+        for line in fit_report(check):
+            out.print(line, soft_wrap=True)
+        if not check.fits and not force:
+            _say(f"{name} does not fit: it needs {format_bytes(check.need)}, {format_bytes(check.free)} is free "
+                 f"(stop what is named above, or pass --force to start it anyway)")
+            return EXIT_FAILED
+        compose.run("up", "-d", name, services=[name])
+    print_status(stack, options, out, profile)
+    return compose.finish()
+
+
+# -- the profile table -------------------------------------------------------------------------------------
+
+
+def profile_plans(stack: Stack, options: Options) -> tuple[list[ProfilePlan], LiveModel | None, dict[str, int]]:
+    """Every profile planned against what runs now (nothing, without an engine) and the recorded peaks."""
+    store = PeakStore.default()
+    model = sample(stack, options, _active(stack, options), peaks=store)
+    peaks = {s: p for s in stack.services if (p := store.recorded(stack.project, s)) is not None}
+    info = model.engine.info if model is not None else None
+    running = model.running_services() if model is not None else set()
+    used = model.used_by_service() if model is not None else {}
+    total = info.mem_total or None if info is not None else None  # an engine that reports 0: unknown
+    plans = [plan_profile(stack, p, running=running, used=used, engine_total=total, peaks=peaks)
+             for p in stack.profiles.values()]
+    return plans, model, peaks
+
+
+def profiles_report(stack: Stack, plans: Sequence[ProfilePlan], model: LiveModel | None,
+                    active: Profile | None) -> dict[str, Any]:
+    """`skid profiles --json`."""
+    info = model.engine.info if model is not None else None
+    return {
+        "project": stack.project,
+        "active_profile": active.name if active else None,
+        "engine": {
+            "state": "connected" if info else "not reachable",
+            "endpoint": info.candidate.url if info else None,
+            "mem_total_bytes": info.mem_total if info else None,
+            "free_bytes": plans[0].engine_free if plans else None,
+        },
+        "running": sorted(model.running_services()) if model is not None else [],
+        "profiles": {
+            p.profile.name: {
+                "description": p.profile.description,
+                "services": list(p.profile.services),
+                "start": list(p.start),
+                "stop": list(p.stop),
+                "keep": list(p.keep),
+                "expected_bytes": p.expected_total,
+                "maximum_bytes": p.maximum_total,
+                "host_budget_bytes": p.host_budget,
+                "engine_free_bytes": p.engine_free,
+                "capacity_bytes": p.capacity,
+                "verdict": p.verdict,
+                "peaks_used": list(p.peaks_used),
+                "active": active is not None and p.profile.name == active.name,
+            }
+            for p in plans
+        },
+    }
+
+
+def peak_note(plan: ProfilePlan) -> str:
+    """Which services count at their recorded peak rather than their standard allocation."""
+    if not plan.peaks_used:
+        return ""
+    members = [s for s in plan.profile.services if s in plan.start + plan.keep]
+    if set(plan.peaks_used) >= set(members):
+        return "all at recorded peak"
+    return "at recorded peak: " + ", ".join(plan.peaks_used)
+
+
+def profiles_table(stack: Stack, plans: Sequence[ProfilePlan], model: LiveModel | None,
+                   active: Profile | None) -> list[Text | Table]:
+    """The picker's table: what each profile would start and stop, its totals and whether it fits."""
+    info = model.engine.info if model is not None else None
+    head = Text()
+    head.append(f"{stack.project}", style="bold")
+    if info is None:
+        head.append("   engine: not reachable (planned against the budgets alone; nothing counted as running)",
+                    style="yellow")
+    else:
+        free = plans[0].engine_free if plans else None
+        head.append(f"   engine: {info.kind} at {info.candidate.url}, {format_bytes(info.mem_total)}"
+                    + (f", {format_bytes(free)} free" if free is not None else ""))
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    # Numbers first: they never wrap; the service lists after them may, on a narrow terminal.
+    for col, justify in (("", "left"), ("profile", "left"), ("verdict", "left"), ("expected", "right"),
+                         ("maximum", "right"), ("budget", "right"), ("capacity", "right"), ("starts", "left"),
+                         ("stops", "left"), ("note", "left")):
+        table.add_column(col, justify=justify, no_wrap=col not in ("starts", "stops", "note"))  # type: ignore[arg-type]
+    for p in plans:
+        is_active = active is not None and p.profile.name == active.name
+        table.add_row(
+            "▸" if is_active else "",
+            Text(p.profile.name, style="bold" if is_active else ""),
+            Text(p.verdict, style=VERDICT_STYLE[p.verdict]),
+            format_bytes(p.expected_total),
+            format_bytes(p.maximum_total),
+            format_bytes(p.host_budget),
+            format_bytes(p.capacity),
+            Text(", ".join(p.start) or "-", style="green" if p.start else "dim"),
+            Text(", ".join(p.stop) or "-", style="red" if p.stop else "dim"),
+            Text(peak_note(p), style="dim"),
+        )
+    foot = Text("expected: recorded peak where known, else the standard allocation; capacity: the host budget, "
+                "or the engine's memory when smaller", style="dim")
+    return [head, table, foot]
+
+
+@_one_line_errors
+def cmd_profiles(stack: Stack, options: Options, out: Console, as_json: bool) -> int:
+    """`skid profiles [--json]`: planning needs no engine; without one nothing counts as running."""
+    active = _active(stack, options)
+    plans, model, _ = profile_plans(stack, options)
+    if as_json:
+        # Straight to the file: Rich would wrap or highlight what scripts parse.
+        out.file.write(json.dumps(profiles_report(stack, plans, model, active), indent=2) + "\n")
+        out.file.flush()
+        return EXIT_OK
+    for part in profiles_table(stack, plans, model, active):
+        out.print(part, soft_wrap=isinstance(part, Text))
+    return EXIT_OK
+

@@ -1,0 +1,94 @@
+"""`p`: every profile against what runs now, with its totals, the budget, the engine, and a verdict."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from skid_tui.model.planning import ProfilePlan
+from skid_tui.stack import format_bytes
+
+VERDICT_STYLE = {"fits": "bold green", "tight": "bold yellow", "does not fit": "bold red"}
+
+
+def changes_text(names: tuple[str, ...], sign: str, style: str) -> Text:
+    if not names:
+        return Text("-", style="dim")
+    return Text(f"{sign}{', '.join(names)}", style=style)
+
+
+def plan_row(plan: ProfilePlan, active: str | None) -> list[Text | str]:
+    marker = "● " if plan.profile.name == active else "  "
+    star = "*" if plan.peaks_used else ""
+    return [
+        Text(marker + plan.profile.name, style="bold" if plan.profile.name == active else ""),
+        changes_text(plan.start, "+", "green"),
+        changes_text(plan.stop, "−", "red"),
+        f"{format_bytes(plan.expected_total)}{star}",
+        format_bytes(plan.maximum_total),
+        format_bytes(plan.capacity),
+        Text(plan.verdict, style=VERDICT_STYLE[plan.verdict]),
+    ]
+
+
+def summary(plans: list[ProfilePlan]) -> Text:
+    text = Text()
+    free = next((p.engine_free for p in plans if p.engine_free is not None), None)
+    text.append("Expected use is each service's standard allocation, or its recorded peak where one is known (*). ",
+                style="dim")
+    text.append("fits", style="green")
+    text.append(": even the maxima fit; ", style="dim")
+    text.append("tight", style="yellow")
+    text.append(": the expected use fits, the maxima do not. Room = the profile's host budget, or the engine's "
+                "memory if smaller.", style="dim")
+    if free is not None:
+        text.append(f"\nThe engine has {format_bytes(free)} free now.")
+    peaks = sorted({s for p in plans for s in p.peaks_used})
+    if peaks:
+        text.append(f"\n* counted at their recorded peak: {', '.join(peaks)}", style="dim")
+    return text
+
+
+class ProfilePickerScreen(ModalScreen[str | None]):
+    """Returns the chosen profile's name, or None."""
+
+    BINDINGS = [
+        Binding("escape,q,p", "dismiss(None)", "Close", id="profiles.close"),
+        Binding("enter", "choose", "Apply", id="profiles.apply", priority=True),
+    ]
+
+    def __init__(self, plans: list[ProfilePlan], active: str | None) -> None:
+        super().__init__()
+        self.plans = plans
+        self.active = active
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -wide"):
+            yield DataTable(id="plans", cursor_type="row", zebra_stripes=True)
+            yield Static(summary(self.plans), classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(".dialog").border_title = "Profiles: enter applies, esc closes"
+        table = self.query_one(DataTable)
+        for label in ("profile", "starts", "stops", "expected", "maximum", "room", "verdict"):
+            table.add_column(label, key=label)
+        for plan in self.plans:
+            table.add_row(*plan_row(plan, self.active), key=plan.profile.name)
+        names = [p.profile.name for p in self.plans]
+        if self.active in names:
+            table.move_cursor(row=names.index(self.active))
+        table.focus()
+
+    def action_choose(self) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count:
+            self.dismiss(self.plans[table.cursor_row].profile.name)
+
+    @on(DataTable.RowSelected)
+    def selected(self, event: DataTable.RowSelected) -> None:
+        self.dismiss(str(event.row_key.value))
