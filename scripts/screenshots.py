@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from skid_tui.engine.discovery import EngineCandidate, engine_candidates  # noqa: E402
+from skid_tui.model import LiveModel  # noqa: E402
 from skid_tui.stack import load_stack  # noqa: E402
 from skid_tui.ui.app import SkidApp  # noqa: E402
 from skid_tui.ui.widgets.service_panel import ServicePanel  # noqa: E402
@@ -48,12 +49,13 @@ async def wait_for(pilot, predicate, timeout: float) -> None:  # noqa: ANN001
 
 async def shoot() -> None:
     stack = load_stack([str(DEMO)], REPO / "profiles", project_name=PROJECT)
-    app = SkidApp(stack, stack.profiles["full"], engine_candidates)
+    model = LiveModel(stack, stack.profiles["app"], peaks=None)  # no peaks from the user's state dir
+    app = SkidApp(stack, stack.profiles["app"], engine_candidates, model=model)
     async with app.run_test(size=SIZE) as pilot:
         def settled() -> bool:
             views = {p.service: p.view for p in app.query(ServicePanel)}
-            healthy = ("postgres", "redis", "minio", "api", "orchestrator", "binary-processor", "llm-advisor")
-            return all(views[s].health == "healthy" for s in healthy)
+            healthy = ("postgres", "redis", "minio", "api", "orchestrator", "binary-processor")
+            return all(views[s].health == "healthy" for s in healthy) and app.compose_tool is not None
 
         await wait_for(pilot, settled, 90)
         await pilot.pause(12)  # some history for the sparklines, and a burst of the binary processor
@@ -63,10 +65,24 @@ async def shoot() -> None:
         await pilot.press("question_mark")
         await pilot.pause(0.2)
         app.save_screenshot("help.svg", str(OUT))
+        await pilot.press("escape")
+        await pilot.press("p")
+        await pilot.pause(0.3)
+        app.save_screenshot("profiles.svg", str(OUT))
+        await pilot.press("escape")
+        app.query_one("#svc-llm-advisor", ServicePanel).focus()
+        await pilot.press("L")
+        llm = app.query_one("#svc-llm-advisor", ServicePanel)
+        await wait_for(pilot, lambda: (app.model.resources("llm-advisor").mem_bytes or 0) > 500 * 1024**2, 60)
+        await pilot.pause(0.3)
+        app.save_screenshot("llm-loading.svg", str(OUT))
+        await wait_for(pilot, lambda: llm.view.health == "healthy", 90)
+        await pilot.pause(0.3)
+        app.save_screenshot("llm-ready.svg", str(OUT))
 
     nowhere = [EngineCandidate("unix:///var/run/docker.sock", "Docker Engine default socket"),
                EngineCandidate("unix:///run/podman/podman.sock", "Podman rootful socket")]
-    app = SkidApp(stack, stack.profiles["minimal"], lambda: nowhere)
+    app = SkidApp(stack, stack.profiles["minimal"], lambda: nowhere, model=LiveModel(stack, None, peaks=None))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.engine_status.state == "unreachable", 10)
         await pilot.pause(0.2)
@@ -76,13 +92,13 @@ async def shoot() -> None:
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     try:
-        compose("up", "-d", "postgres", "redis", "minio", "api", "orchestrator", "binary-processor",
-                "llm-advisor")
+        compose("up", "-d", "postgres", "redis", "minio", "api", "orchestrator", "binary-processor")
+        os.environ.update(dict.fromkeys(PORTS, ""))  # the app's own compose runs: free ports too
         asyncio.run(shoot())
     finally:
         # This project exists only for the screenshots: its containers and volumes go with it.
         compose("--profile", "all", "down", "-v", "-t", "1")
-    for name in ("dashboard.svg", "help.svg", "no-engine.svg"):
+    for name in ("dashboard.svg", "help.svg", "profiles.svg", "llm-loading.svg", "llm-ready.svg", "no-engine.svg"):
         print(f"screenshots: wrote {OUT / name}")
 
 
