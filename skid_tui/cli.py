@@ -64,11 +64,31 @@ def build_parser() -> argparse.ArgumentParser:
         ("check", "validate the compose files and profiles; print each profile's budget"),
         ("status", "one row per service: state, health, container"),
         ("monitor", "live memory and CPU of every service against its budget, as a plain table"),
+        ("up", "start a profile (stopping what it does not include) or services: `up app`, `up redis minio`"),
+        ("down", "stop and remove the project's containers; volumes are kept unless --volumes"),
+        ("restart", "restart services"),
+        ("toggle", "start a stopped service, stop a running one"),
+        ("llm", "start (after a memory check) or stop the LLM advisor"),
+        ("profiles", "every profile against what runs now: starts, stops, totals, verdict"),
     ):
         p = sub.add_parser(name, help=help_text, description=help_text)
         _global_options(p, argparse.SUPPRESS)
-        if name in ("check", "status", "monitor"):
+        if name in ("check", "status", "monitor", "profiles"):
             p.add_argument("--json", action="store_true", help="print JSON for scripts")
+        if name == "up":
+            p.add_argument("targets", nargs="*", metavar="PROFILE|SERVICE",
+                           help="a profile, or services (default: the active profile)")
+        if name == "down":
+            p.add_argument("--volumes", "-v", action="store_true",
+                           help="also delete the project's named volumes (asks you to type the project name)")
+            p.add_argument("--yes", "-y", action="store_true", help="do not ask before deleting volumes")
+        if name == "restart":
+            p.add_argument("services", nargs="+", metavar="SERVICE")
+        if name == "toggle":
+            p.add_argument("service", metavar="SERVICE")
+        if name == "llm":
+            p.add_argument("state", choices=("on", "off"))
+            p.add_argument("--force", action="store_true", help="start even when it does not fit in memory")
         if name == "monitor":
             p.add_argument("--interval", type=float, default=2.0, metavar="SECONDS",
                            help="seconds between redraws (default 2)")
@@ -248,6 +268,23 @@ def cmd_monitor(stack: Stack, options: Options, args: argparse.Namespace, out: C
     return 0
 
 
+def lifecycle_command(command: str, stack: Stack, options: Options, args: argparse.Namespace, out: Console) -> int:
+    from skid_tui import lifecycle
+
+    cmd = options.compose_cmd
+    if command == "up":
+        return lifecycle.cmd_up(stack, options, list(args.targets), cmd, out)
+    if command == "down":
+        return lifecycle.cmd_down(stack, options, args.volumes, args.yes, cmd, out)
+    if command == "restart":
+        return lifecycle.cmd_restart(stack, options, list(args.services), cmd, out)
+    if command == "toggle":
+        return lifecycle.cmd_toggle(stack, options, args.service, cmd, out)
+    if command == "llm":
+        return lifecycle.cmd_llm(stack, options, args.state, cmd, args.force, out)
+    return lifecycle.cmd_profiles(stack, options, out, args.json)
+
+
 def cmd_dashboard(stack: Stack, options: Options) -> int:
     from skid_tui.ui.app import SkidApp  # Textual loads only for the dashboard: the CLI stays quick
 
@@ -276,6 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_status(stack, options, args.json, out)
         if command == "monitor":
             return cmd_monitor(stack, options, args, out)
+        if command in ("up", "down", "restart", "toggle", "llm", "profiles"):
+            return lifecycle_command(command, stack, options, args, out)
         return cmd_dashboard(stack, options)
     except UsageError as exc:
         print(f"skid: {exc}", file=sys.stderr)

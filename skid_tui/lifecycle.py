@@ -147,9 +147,15 @@ def _connect(options: Options) -> Engine | None:
         return None
 
 
-def _running(stack: Stack, engine: Engine) -> set[str]:
-    """Services with a running container, matched by compose labels (never by container name)."""
-    grouped = service_containers(read_project(engine, stack.project), stack.project)
+def _running(stack: Stack, engine: Engine | None) -> set[str] | None:
+    """Services with a running container, matched by compose labels (never by container name);
+    None when the engine cannot say."""
+    if engine is None:
+        return None
+    try:
+        grouped = service_containers(read_project(engine, stack.project), stack.project)
+    except ENGINE_ERRORS:
+        return None
     return {s for s, cs in grouped.items() if any(c.is_running for c in cs)}
 
 
@@ -252,7 +258,7 @@ def cmd_up(stack: Stack, options: Options, targets: list[str], compose_cmd: str 
     try:
         compose = _compose(stack, options, compose_cmd, out, engine)
         if isinstance(target, Profile):
-            running = _running(stack, engine) if engine is not None else None
+            running = _running(stack, engine)
             members = [s for s in target.services if s in stack.services]
             # Without an engine skid cannot see what runs: name every other service and let compose decide.
             stop = [s for s in stack.services if s not in members and (running is None or s in running)]
@@ -303,7 +309,7 @@ def cmd_down(  # noqa: PLR0917 (the argparse handler passes them in this order)
         for name in doomed:
             out.print(f"  {name}", markup=False, highlight=False)
         if not yes:
-            if not stdin.isatty():
+            if stdin is None or not stdin.isatty():
                 _say("not deleting volumes without confirmation: stdin is not a terminal; pass --yes to confirm")
                 return EXIT_USAGE
             out.print(f"Type the project name ({stack.project}) to delete them: ", end="", markup=False)
@@ -346,13 +352,13 @@ def cmd_toggle(stack: Stack, options: Options, service: str, compose_cmd: str | 
         return EXIT_FAILED
     try:
         compose = _compose(stack, options, compose_cmd, out, engine)
-        runs = name in _running(stack, engine)
-    except ENGINE_ERRORS as exc:
-        _say(f"engine failed while listing containers: {describe_error(exc)}")
-        return EXIT_FAILED
+        running = _running(stack, engine)
     finally:
         engine.close()
-    if runs:
+    if running is None:
+        _say(f"the engine at {engine.info.candidate.describe()} failed while listing containers")
+        return EXIT_FAILED
+    if name in running:
         compose.run("stop", name, services=[name])
     else:
         compose.run("up", "-d", name, services=[name])
@@ -388,10 +394,7 @@ def cmd_llm(  # noqa: PLR0917 (the argparse handler passes them in this order)
     engine = _connect(options)
     try:
         compose = _compose(stack, options, compose_cmd, out, engine)
-        runs = engine is not None and name in _running(stack, engine)
-    except ENGINE_ERRORS as exc:
-        _say(f"engine failed while listing containers: {describe_error(exc)}")
-        return EXIT_FAILED
+        runs = name in (_running(stack, engine) or ())
     finally:
         if engine is not None:
             engine.close()
@@ -414,6 +417,8 @@ def cmd_llm(  # noqa: PLR0917 (the argparse handler passes them in this order)
             _say(f"{name} does not fit: it needs {format_bytes(check.need)}, {format_bytes(check.free)} is free "
                  f"(stop what is named above, or pass --force to start it anyway)")
             return EXIT_FAILED
+        if not check.fits:
+            out.print(Text(f"starting {name} anyway (--force)", style="yellow"))
         compose.run("up", "-d", name, services=[name])
     print_status(stack, options, out, profile)
     return compose.finish()
@@ -514,8 +519,8 @@ def profiles_table(stack: Stack, plans: Sequence[ProfilePlan], model: LiveModel 
             Text(", ".join(p.stop) or "-", style="red" if p.stop else "dim"),
             Text(peak_note(p), style="dim"),
         )
-    foot = Text("expected: recorded peak where known, else the standard allocation; capacity: the host budget, "
-                "or the engine's memory when smaller", style="dim")
+    foot = Text("expected: the standard allocation, or the recorded peak where higher; capacity: the host "
+                "budget, or the engine's memory when smaller", style="dim")
     return [head, table, foot]
 
 

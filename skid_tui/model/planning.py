@@ -17,7 +17,8 @@ Verdict = Literal["fits", "tight", "does not fit"]
 
 @dataclass(frozen=True)
 class Need:
-    """What one service is expected to use: its recorded peak where one is known, else its standard."""
+    """What one service is expected to use: its recorded peak where that is above its standard allocation,
+    else its standard."""
 
     service: str
     expected: int
@@ -26,12 +27,15 @@ class Need:
 
 
 def need_of(stack: Stack, service: str, peaks: Mapping[str, int]) -> Need:
+    """A recorded peak above the standard allocation raises the expectation; one below it does not lower
+    it (a peak recorded over a short run, an LLM stopped mid-load, says little about a working day)."""
     budget = stack.services[service].budget
     standard = budget.mem_standard or 0
     peak = peaks.get(service)
-    expected = peak if peak is not None else standard
+    from_peak = peak is not None and peak > standard
+    expected = peak if from_peak and peak is not None else standard
     maximum = max(budget.mem_max or budget.mem_standard or 0, expected)
-    return Need(service, expected, maximum, peak is not None)
+    return Need(service, expected, maximum, from_peak)
 
 
 def verdict(expected: int, maximum: int, capacity: int) -> Verdict:

@@ -54,6 +54,13 @@ def history(service: str, mem_mib: list[float], cpu: list[float]) -> list[StatsB
     return [StatsBatch((sample(service, m, c, at=i),), "cgroup") for i, (m, c) in pairs]
 
 
+async def settle(pilot) -> None:
+    """Let layout-driven redraws (panels drawn to their width once it is known) finish before a snapshot."""
+    for _ in range(3):
+        await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+
+
 def running_stack() -> list[Update]:
     ramp = [min(1200.0, 40 + 60 * i) for i in range(24)]
     burst = [2, 2, 30, 30, 30, 2, 2, 2, 2, 2, 2, 2, 30, 30, 30, 2, 2, 2, 2, 2]
@@ -76,8 +83,9 @@ def running_stack() -> list[Update]:
 
 def test_dashboard_with_a_running_minimal_profile(snap_compare):
     async def run_before(pilot):
+        await settle(pilot)
         feed(pilot.app, *running_stack())
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(quiet_app(), terminal_size=SIZE, run_before=run_before)
 
@@ -92,17 +100,19 @@ def test_no_engine_answered(snap_compare):
     )
 
     async def run_before(pilot):
+        await settle(pilot)
         feed(pilot.app, status)
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(quiet_app(), terminal_size=SIZE, run_before=run_before)
 
 
 def test_help_lists_every_key(snap_compare):
     async def run_before(pilot):
+        await settle(pilot)
         feed(pilot.app, *running_stack())
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("question_mark")
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(quiet_app(), terminal_size=SIZE, run_before=run_before)

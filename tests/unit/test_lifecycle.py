@@ -233,3 +233,45 @@ def test_profiles_without_an_engine_still_plan(fake):
     assert (full["expected_bytes"], full["maximum_bytes"], full["capacity_bytes"]) == (
         int(2.25 * GiB), int(4.5 * GiB), 6 * GiB)
     assert full["start"] == list(stack.profiles["full"].services) and full["engine_free_bytes"] is None
+
+
+def small_engine_model(stack, used: dict[str, int], engine_total: int):
+    """A LiveModel as one complete sample would leave it, on an engine of `engine_total` bytes."""
+    from skid_tui.engine.client import EngineInfo
+    from skid_tui.engine.discovery import EngineCandidate
+    from skid_tui.engine.sampler import StatsBatch
+    from skid_tui.engine.stats import StatsSample
+    from skid_tui.engine.watcher import EngineStatus, ServiceUpdate
+    from skid_tui.model import HostMemory, LiveModel
+    from tests.factories import container
+
+    model = LiveModel(stack, stack.profiles["minimal"], host_memory=lambda: HostMemory(16 * GiB, 8 * GiB))
+    info = EngineInfo("Docker Desktop", "27.0", "1.46", "Docker Desktop", engine_total, 4,
+                      EngineCandidate("unix:///fake.sock", "test"))
+    model.apply(EngineStatus("connected", info=info))
+    samples = []
+    for service, mem in used.items():
+        c = container(service)
+        model.apply(ServiceUpdate(service, (c,)))
+        samples.append(StatsSample(c.id, 1.0, mem, engine_total, 5.0, 0, 0, 0, 0, 3, "api", cpu_window=1.0))
+    model.apply(StatsBatch(tuple(samples), "api"))
+    return model
+
+
+def test_llm_on_that_does_not_fit_says_what_to_stop_and_needs_force(fake, monkeypatch):
+    tool, log = fake
+    stack, options = setup("skidunit-llm")
+    used = {"postgres": 300 * MiB, "redis": 120 * MiB, "minio": 250 * MiB, "api": 400 * MiB}
+    model = small_engine_model(stack, used, engine_total=2 * GiB)  # 2 GiB - 1070 MiB in use: 978 MiB free
+    monkeypatch.setattr(lifecycle, "sample", lambda *a, **k: model)
+
+    code, out, err = run(lifecycle.cmd_llm, stack, options, "on", tool, False)
+    assert code == 1
+    assert "llm-advisor needs up to 2.00 GiB but the engine has 978 MiB free (1.04 GiB short)" in out
+    assert "stopping api (400 MiB) would free 400 MiB, not enough on its own" in out  # the one outside minimal
+    assert err.count("\n") == 1 and "--force" in err
+    assert calls(log) == []
+
+    code, out, _ = run(lifecycle.cmd_llm, stack, options, "on", tool, True)
+    assert code == 0 and "starting llm-advisor anyway (--force)" in out
+    assert calls(log) == ["--profile llm up -d llm-advisor"]

@@ -39,7 +39,7 @@ def plan_row(plan: ProfilePlan, active: str | None) -> list[Text | str]:
 def summary(plans: list[ProfilePlan]) -> Text:
     text = Text()
     free = next((p.engine_free for p in plans if p.engine_free is not None), None)
-    text.append("Expected use is each service's standard allocation, or its recorded peak where one is known (*). ",
+    text.append("Expected use is each service's standard allocation, or its recorded peak where that is higher (*). ",
                 style="dim")
     text.append("fits", style="green")
     text.append(": even the maxima fit; ", style="dim")
