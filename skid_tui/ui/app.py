@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
@@ -184,7 +186,10 @@ class SkidApp(LifecycleMixin, App[None]):
     def engine_status_changed(self, message: EngineStatusChanged) -> None:
         previous = self.engine_status.state
         self.model.apply(message.status)
-        notice = self.query_one("#engine-notice", Static)
+        try:
+            notice = self.query_one("#engine-notice", Static)
+        except NoMatches:
+            return  # closing
         if message.status.state in ("unreachable", "lost"):
             notice.update(render_notice(message.status))
             notice.display = True
@@ -272,19 +277,24 @@ class SkidApp(LifecycleMixin, App[None]):
         )
 
     def refresh_header(self) -> None:
-        self.query_one(EngineHeader).show(self.header_view())
+        with contextlib.suppress(NoMatches):  # closing
+            self.query_one(EngineHeader).show(self.header_view())
 
     def refresh_panels(self, services: list[str]) -> None:
+        try:
+            header, bar = self.query_one(EngineHeader), self.query_one(BudgetBar)
+        except NoMatches:
+            return  # the app is closing: an update that arrives now has nothing left to draw on
         with self.batch_update():
             for name in services:
                 try:
                     panel = self.query_one(f"#svc-{name}", ServicePanel)
-                except Exception:
-                    continue
+                except NoMatches:
+                    continue  # a service the compose files do not name
                 width = panel.content_region.width or PANEL_WIDTH
                 panel.show(self.view_of(name, width))
-            self.query_one(EngineHeader).show(self.header_view())
-            self.query_one(BudgetBar).show(budget_bar_view(self.model.totals()))
+            header.show(self.header_view())
+            bar.show(budget_bar_view(self.model.totals()))
 
     @on(ServicePanel.Resized)
     def panel_resized(self, message: ServicePanel.Resized) -> None:

@@ -8,6 +8,7 @@ its turn and acts on the state that operation leaves (space twice: start, then s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 import docker.errors
 from rich.text import Text
 from textual import work
+from textual.css.query import NoMatches
 
 from skid_tui.engine.client import ENGINE_ERRORS, Engine, describe_error
 from skid_tui.engine.compose_tool import (
@@ -79,7 +81,8 @@ class LifecycleMixin:
         self.compose_tool = message.tool
         self.compose_error = message.error
         if message.tool is None:
-            self.activity.say(f"✗ {message.error}")
+            with contextlib.suppress(NoMatches):
+                self.activity.say(f"✗ {message.error}")
         self._tool_ready.set()
         self.refresh_header()
 
