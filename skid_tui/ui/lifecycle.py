@@ -81,8 +81,7 @@ class LifecycleMixin:
         self.compose_tool = message.tool
         self.compose_error = message.error
         if message.tool is None:
-            with contextlib.suppress(NoMatches):
-                self.activity.say(f"✗ {message.error}")
+            self.say(f"✗ {message.error}")
         self._tool_ready.set()
         self.refresh_header()
 
@@ -180,19 +179,25 @@ class LifecycleMixin:
                                "remove-data": "data removal queued"}.get(kind, "queued")
         self._ops.put_nowait(op)
         self.show_activity()
-        self.activity.say(f"queued: {op.describe()}")
+        self.say(f"queued: {op.describe()}")
         self.refresh_panels(list(services))
         return op
+
+    def say(self: SkidApp, text: str) -> None:
+        """A line in the activity log; nothing when the app is closing and the log is gone."""
+        with contextlib.suppress(NoMatches):
+            self.activity.say(text)
 
     def on_operation_started(self: SkidApp, message: OperationStarted) -> None:
         verb = {"start": "starting", "stop": "stopping", "remove-data": "removing data"}[message.kind]
         for s in message.op.services:
             self.pending[s] = verb
-        self.activity.say(f"$ {message.command}")
+        self.say(f"$ {message.command}")
         self.refresh_panels(list(message.op.services))
 
     def on_operation_output(self: SkidApp, message: OperationOutput) -> None:
-        self.activity.output(message.lines)
+        with contextlib.suppress(NoMatches):  # closing
+            self.activity.output(message.lines)
 
     def on_operation_finished(self: SkidApp, message: OperationFinished) -> None:
         op = message.op
@@ -212,11 +217,11 @@ class LifecycleMixin:
                 done += f", released {format_bytes(released)}"
             if message.note:
                 done += f"; {message.note}"
-            self.activity.say(done)
+            self.say(done)
         else:
             for s in op.services:
                 self._projected.pop(s, None)
-            self.activity.say(f"✗ {op.describe()}: compose exited {message.returncode}: {message.error}")
+            self.say(f"✗ {op.describe()}: compose exited {message.returncode}: {message.error}")
             self.notify(f"{op.describe()} failed: {message.error or f'exit {message.returncode}'}",
                         title="compose failed", severity="error", timeout=12)
         self.refresh_panels(list(op.services))
@@ -277,7 +282,7 @@ class LifecycleMixin:
         self.profile = profile
         self.model.set_profile(profile)
         remember_profile(self.stack.project, name)
-        self.activity.say(f"profile {name}: starts {', '.join(plan.start) or 'nothing'}, "
+        self.say(f"profile {name}: starts {', '.join(plan.start) or 'nothing'}, "
                           f"stops {', '.join(plan.stop) or 'nothing'}")
         # Stop first: what goes frees the memory of what comes.
         self.enqueue("stop", plan.stop, reason=f"profile {name}")
@@ -306,7 +311,7 @@ class LifecycleMixin:
                             active=self.profile, idle=self.model.idle_services())
         self.last_start_check = check
         if check.fits:
-            self.activity.say(f"{service} may use up to {format_bytes(check.need)}; "
+            self.say(f"{service} may use up to {format_bytes(check.need)}; "
                               f"{format_bytes(check.free)} free: starting it")
             self.enqueue("start", (service,), reason="on demand")
             return
@@ -341,7 +346,7 @@ class LifecycleMixin:
             if yes:
                 self.enqueue("remove-data", (service,), reason="asked for")
             else:
-                self.activity.say(f"remove data of {service}: cancelled, nothing deleted")
+                self.say(f"remove data of {service}: cancelled, nothing deleted")
 
         self.push_screen(TypeToConfirmScreen(f"Remove the data of {service}?", body, service), confirmed)
 
@@ -350,7 +355,8 @@ class LifecycleMixin:
         log.display = not log.display
 
     def show_activity(self: SkidApp) -> None:
-        self.activity.display = True
+        with contextlib.suppress(NoMatches):
+            self.activity.display = True
 
     @property
     def activity(self: SkidApp) -> ActivityLog:

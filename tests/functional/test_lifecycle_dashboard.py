@@ -142,6 +142,7 @@ async def test_idle_on_demand_service_stops_itself_and_a_busy_one_does_not(engin
         await connected(pilot, app)
         hog = app.query_one("#svc-hog", ServicePanel)
         await wait_until(pilot, lambda: hog.view.state == "exited", 20, "the idle hog stopped")
+        await wait_until(pilot, lambda: "released" in log_text(app), 10, "the stop reported")
         assert "stop hog (idle for" in log_text(app) and "released 4" in log_text(app)  # about 40 MiB
         assert any(n.title == "Idle stop" for n in app._notifications)
         await pilot.pause(2)
