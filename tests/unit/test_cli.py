@@ -132,3 +132,18 @@ def test_bundled_files_are_found_from_anywhere(tmp_path):
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert report["project"] == "skidbladnir" and "llm-advisor" in report["services"]
+
+
+def test_lifecycle_commands_are_wired(tmp_path):
+    nowhere = f"unix://{tmp_path}/none.sock"
+    out = skid("--compose", str(DEMO), "--host", nowhere, "profiles", "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["profiles"]["app"]["verdict"] == "fits"
+    bad = skid("--compose", str(DEMO), "--host", nowhere, "up", "nope")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().startswith("skid: unknown service 'nope'")
+    llm = skid("--compose", str(DEMO), "llm", "maybe")
+    assert llm.returncode == 2 and len(llm.stderr.strip().splitlines()) == 1
+    down = skid("--compose", str(DEMO), "--host", nowhere, "down", "--volumes", "--compose-cmd", "true")
+    assert down.returncode in (1, 2) and "Traceback" not in down.stderr
