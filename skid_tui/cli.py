@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("toggle", "start a stopped service, stop a running one"),
         ("llm", "start (after a memory check) or stop the LLM advisor"),
         ("profiles", "every profile against what runs now: starts, stops, totals, verdict"),
+        ("logs", "a service's logs: the last lines, and with --follow what comes, across restarts"),
     ):
         p = sub.add_parser(name, help=help_text, description=help_text)
         _global_options(p, argparse.SUPPRESS)
@@ -86,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("services", nargs="+", metavar="SERVICE")
         if name == "toggle":
             p.add_argument("service", metavar="SERVICE")
+        if name == "logs":
+            p.add_argument("service", metavar="SERVICE")
+            p.add_argument("--follow", "-F", action="store_true", help="keep printing new lines (Ctrl-C ends)")
+            p.add_argument("--tail", "-n", type=int, default=500, metavar="N", help="lines of history (default 500)")
+            p.add_argument("--timestamps", "-t", action="store_true", help="the engine's timestamp on each line")
         if name == "llm":
             p.add_argument("state", choices=("on", "off"))
             p.add_argument("--force", action="store_true", help="start even when it does not fit in memory")
@@ -268,6 +274,46 @@ def cmd_monitor(stack: Stack, options: Options, args: argparse.Namespace, out: C
     return 0
 
 
+def cmd_logs(stack: Stack, options: Options, args: argparse.Namespace) -> int:
+    """`skid logs SERVICE`: the same stream as the dashboard's log pane, on stdout."""
+    from skid_tui.engine.logs import LogFollower, LogLine, open_logs, read_lines, service_container
+
+    if args.service not in stack.services:
+        raise UsageError(f"unknown service '{args.service}' (expected one of: {', '.join(stack.services)})")
+    if args.tail < 0:
+        raise UsageError(f"--tail must be 0 or more, not {args.tail}")
+    resolve = service_container(stack.project, args.service)
+
+    def emit(lines: list[LogLine]) -> None:
+        text = "".join(f"{line.ts} {line.text}\n" if args.timestamps and line.ts else f"{line.text}\n"
+                       for line in lines)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    if args.follow:
+        follower = LogFollower(lambda: connect_or_exit(options), resolve, emit, tail=args.tail)
+        try:
+            follower.run()
+        except KeyboardInterrupt:
+            follower.stop()
+        return 0
+    engine = connect_or_exit(options)
+    try:
+        current = resolve(engine)
+        if current is None:
+            print(f"skid: {args.service} has no container (start it with `skid up {args.service}`)", file=sys.stderr)
+            return EXIT_ENGINE
+        for batch in read_lines(open_logs(engine, current.id, follow=False, tail=args.tail, since=None),
+                                multiplexed=not current.tty):
+            emit(batch)
+    except ENGINE_ERRORS as exc:
+        print(f"skid: reading the logs of {args.service} failed: {describe_error(exc)}", file=sys.stderr)
+        return EXIT_ENGINE
+    finally:
+        engine.close()
+    return 0
+
+
 def lifecycle_command(command: str, stack: Stack, options: Options, args: argparse.Namespace, out: Console) -> int:
     from skid_tui import lifecycle
 
@@ -313,6 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_status(stack, options, args.json, out)
         if command == "monitor":
             return cmd_monitor(stack, options, args, out)
+        if command == "logs":
+            return cmd_logs(stack, options, args)
         if command in ("up", "down", "restart", "toggle", "llm", "profiles"):
             return lifecycle_command(command, stack, options, args, out)
         return cmd_dashboard(stack, options)

@@ -12,7 +12,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from skid_tui.engine.containers import ContainerSnapshot
@@ -24,6 +24,7 @@ from skid_tui.stack import Profile, Stack, format_bytes
 from skid_tui.ui.commands import ServiceCommands
 from skid_tui.ui.lifecycle import LifecycleMixin
 from skid_tui.ui.messages import EngineStatusChanged, ServiceContainersChanged, StatsSampled
+from skid_tui.ui.panes import PanesMixin
 from skid_tui.ui.screens.help import HelpScreen, binding_rows
 from skid_tui.ui.views import (
     PANEL_WIDTH,
@@ -68,7 +69,7 @@ def render_notice(status: EngineStatus) -> Text:
     return text
 
 
-class SkidApp(LifecycleMixin, App[None]):
+class SkidApp(LifecycleMixin, PanesMixin, App[None]):
     CSS_PATH = "skid.tcss"
     TITLE = "skid"
     COMMANDS = App.COMMANDS | {ServiceCommands}
@@ -76,7 +77,10 @@ class SkidApp(LifecycleMixin, App[None]):
         Binding("space,enter", "toggle", "Start/stop", id="app.toggle"),
         Binding("p", "profiles", "Profiles", id="app.profiles"),
         Binding("L", "llm", "LLM on/off", id="app.llm"),
-        Binding("a", "activity", "Activity", id="app.activity"),
+        Binding("l", "logs", "Logs", id="app.logs"),
+        Binding("a", "panes", "Panes", id="app.panes"),
+        Binding("z", "zoom_panes", "Zoom panes", show=False, id="app.zoom_panes"),
+        Binding("w", "close_pane", "Close pane", show=False, id="app.close_pane"),
         Binding("X", "remove_data", "Remove data…", show=False, id="app.remove_data"),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Keys", id="app.help"),
@@ -101,6 +105,7 @@ class SkidApp(LifecycleMixin, App[None]):
         self.monotonic = monotonic  # the clock of idle timeouts (samples carry monotonic times)
         self.candidates = candidates
         self._init_lifecycle()
+        self._init_panes()
         self.stack = stack
         self.profile = profile
         self.clock = clock
@@ -133,9 +138,10 @@ class SkidApp(LifecycleMixin, App[None]):
         with ServiceGrid(id="services"):
             for name in self.service_order:
                 yield ServicePanel(self.view_of(name))
-        log = ActivityLog()
-        log.display = False
-        yield log
+        with TabbedContent(id="panes", initial="pane-activity") as panes:
+            panes.display = False
+            with TabPane("activity", id="pane-activity"):
+                yield ActivityLog()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -151,6 +157,7 @@ class SkidApp(LifecycleMixin, App[None]):
 
     def on_unmount(self) -> None:
         self.watcher.stop()
+        self.stop_followers()
         self.save_peaks()
 
     def save_peaks(self) -> None:
@@ -158,8 +165,9 @@ class SkidApp(LifecycleMixin, App[None]):
             self.model.peaks.save()
 
     async def action_quit(self) -> None:
-        # Wake the watcher's blocking read first, so its thread ends with the app.
+        # Wake the watcher's (and log followers') blocking reads first, so their threads end with the app.
         self.watcher.stop()
+        self.stop_followers()
         self.exit()
 
     # -- the engine watcher ---------------------------------------------------------------------------

@@ -350,13 +350,8 @@ class LifecycleMixin:
 
         self.push_screen(TypeToConfirmScreen(f"Remove the data of {service}?", body, service), confirmed)
 
-    def action_activity(self: SkidApp) -> None:
-        log = self.activity
-        log.display = not log.display
-
     def show_activity(self: SkidApp) -> None:
-        with contextlib.suppress(NoMatches):
-            self.activity.display = True
+        self.show_panes("pane-activity")
 
     @property
     def activity(self: SkidApp) -> ActivityLog:

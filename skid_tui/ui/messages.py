@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from skid_tui.engine.compose_tool import ComposeTool
+from skid_tui.engine.logs import LogLine
 from skid_tui.engine.sampler import StatsBatch
 from skid_tui.engine.watcher import EngineStatus, ServiceUpdate
 from skid_tui.ui.operations import Operation
@@ -68,3 +69,12 @@ class OperationFinished(Message):
         self.seconds = seconds
         self.error = error
         self.note = note
+
+
+class LogLinesArrived(Message):
+    """Lines for a log pane (service logs, a build, a test run): in `lines`, or waiting in its mailbox."""
+
+    def __init__(self, pane: str, lines: list[LogLine] | None = None) -> None:
+        super().__init__()
+        self.pane = pane
+        self.lines = lines or []
