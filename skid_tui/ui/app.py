@@ -6,6 +6,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -70,7 +71,7 @@ def render_notice(status: EngineStatus) -> Text:
 
 
 class SkidApp(LifecycleMixin, PanesMixin, App[None]):
-    CSS_PATH = "skid.tcss"
+    CSS_PATH = Path(__file__).parent / "skid.tcss"  # absolute: subclasses elsewhere find it too
     TITLE = "skid"
     COMMANDS = App.COMMANDS | {ServiceCommands}
     BINDINGS = [

@@ -16,7 +16,7 @@ from skid_tui.model import LiveModel
 from skid_tui.stack import load_stack
 from skid_tui.ui.app import SkidApp
 from skid_tui.ui.widgets.log_view import LogPane, LogView
-from tests.conftest import RESOURCES, REPO
+from tests.conftest import REPO, RESOURCES
 from tests.functional.helpers import wait_until
 
 
@@ -43,7 +43,7 @@ async def test_a_new_line_shows_within_a_second_and_the_pane_survives_a_restart(
         delays = []
         for _ in range(5):
             seen = pane.buffer.total
-            await wait_until(pilot, lambda: pane.buffer.total > seen, 5, "a new line")
+            await wait_until(pilot, lambda seen=seen: pane.buffer.total > seen, 5, "a new line")
             line = pane.buffer.lines[-1]
             delays.append(time.time() - parse_engine_time(line.ts).timestamp())
         assert max(delays) < 1.0, delays

@@ -28,6 +28,7 @@ ERR_STYLE = Style(color="bright_red")
 TS_STYLE = Style(color="grey50")
 MATCH_STYLE = Style(bgcolor="yellow", color="black")
 CURRENT_STYLE = Style(bgcolor="bright_magenta", color="black", bold=True)
+SYNC_HZ = 10  # how often a flooding pane redraws
 
 
 class LogView(ScrollView, can_focus=True):
@@ -57,15 +58,34 @@ class LogView(ScrollView, can_focus=True):
         self.current: int | None = None  # sequence number of the current search match
         self.stale = False  # lines arrived while out of sight
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._synced_at = 0.0
+        self._sync_pending = False
+        self._base_style: Style | None = None
 
     # -- lines in -----------------------------------------------------------------------------------------
 
     def add(self, lines: list[LogLine]) -> None:
-        """New lines are in the buffer already; draw them if the view is on screen, else later."""
+        """New lines are in the buffer already; draw them if the view is on screen, else later.
+
+        At most SYNC_HZ times a second: a flood lands in the buffer at once, the view catches up at a pace a
+        reader can see, and the event loop stays free for keys.
+        """
         if not self.is_on_screen:
             self.stale = True
             return
-        self._sync()
+        now = time.monotonic()
+        if now - self._synced_at >= 1 / SYNC_HZ:
+            self._sync()
+        elif not self._sync_pending:
+            self._sync_pending = True
+            self.set_timer(1 / SYNC_HZ - (now - self._synced_at), self._deferred_sync)
+
+    def _deferred_sync(self) -> None:
+        self._sync_pending = False
+        if self.is_on_screen:
+            self._sync()
+        else:
+            self.stale = True
 
     def catch_up(self) -> None:
         """The pane came into view: size, scroll and draw once for everything that arrived meanwhile."""
@@ -73,6 +93,7 @@ class LogView(ScrollView, can_focus=True):
         self._sync()
 
     def _sync(self) -> None:
+        self._synced_at = time.monotonic()
         self.virtual_size = Size(self.buffer.width + (33 if self.timestamps else 0), self.buffer.view_len())
         if self.following:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
@@ -85,7 +106,9 @@ class LogView(ScrollView, can_focus=True):
         width = self.size.width
         row = scroll_y + y
         line = self.buffer.view_line(row)
-        base = self.rich_style
+        base = self._base_style
+        if base is None:
+            base = self._base_style = self.rich_style
         if line is None:
             return Strip.blank(width, base)
         seq = self.buffer.seq_of_row(row)
@@ -99,7 +122,7 @@ class LogView(ScrollView, can_focus=True):
         return strip.apply_offsets(scroll_x, row)
 
     def _line_text(self, line: LogLine, seq: int) -> Text:
-        text = Text(no_wrap=True, end="", style=self.rich_style)
+        text = Text(no_wrap=True, end="", style=self._base_style or "")
         if self.timestamps and line.ts:
             text.append(line.ts[:23].replace("T", " "), style=TS_STYLE)
             text.append(" ")
@@ -115,6 +138,7 @@ class LogView(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._base_style = None  # looked up once per restyle, not once per line drawn
         self._cache.clear()
 
     # -- the keys -------------------------------------------------------------------------------------------
