@@ -80,6 +80,22 @@ async def shoot() -> None:
         await pilot.pause(0.3)
         app.save_screenshot("llm-ready.svg", str(OUT))
 
+        app.query_one("#svc-api", ServicePanel).focus()
+        await pilot.press("b")
+        await wait_for(pilot, lambda: all(job.state == "done" for job in app.jobs.values()), 120)
+        await pilot.pause(0.3)
+        app.save_screenshot("build.svg", str(OUT))
+        app.query_one("#svc-api", ServicePanel).focus()
+        await pilot.press("t")
+        await pilot.press("1")  # the low limit: 512 MiB
+        await pilot.pause(0.3)
+        app.save_screenshot("tests-picker.svg", str(OUT))
+        await pilot.press("a")
+        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: all(job.state == "done" for job in app.jobs.values()), 120)
+        await pilot.pause(0.3)
+        app.save_screenshot("test-run.svg", str(OUT))
+
     nowhere = [EngineCandidate("unix:///var/run/docker.sock", "Docker Engine default socket"),
                EngineCandidate("unix:///run/podman/podman.sock", "Podman rootful socket")]
     app = SkidApp(stack, stack.profiles["minimal"], lambda: nowhere, model=LiveModel(stack, None, peaks=None))
@@ -98,7 +114,8 @@ def main() -> None:
     finally:
         # This project exists only for the screenshots: its containers and volumes go with it.
         compose("--profile", "all", "down", "-v", "-t", "1")
-    for name in ("dashboard.svg", "help.svg", "profiles.svg", "llm-loading.svg", "llm-ready.svg", "no-engine.svg"):
+    for name in ("dashboard.svg", "help.svg", "profiles.svg", "llm-loading.svg", "llm-ready.svg", "build.svg",
+                 "tests-picker.svg", "test-run.svg", "no-engine.svg"):
         print(f"screenshots: wrote {OUT / name}")
 
 

@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("llm", "start (after a memory check) or stop the LLM advisor"),
         ("profiles", "every profile against what runs now: starts, stops, totals, verdict"),
         ("logs", "a service's logs: the last lines, and with --follow what comes, across restarts"),
+        ("build", "build services' images through the engine's build API (default: every service with build:)"),
+        ("test", "run test suites (x-skid-tests: in the compose files), each in a fresh container with a memory limit"),
     ):
         p = sub.add_parser(name, help=help_text, description=help_text)
         _global_options(p, argparse.SUPPRESS)
@@ -92,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--follow", "-F", action="store_true", help="keep printing new lines (Ctrl-C ends)")
             p.add_argument("--tail", "-n", type=int, default=500, metavar="N", help="lines of history (default 500)")
             p.add_argument("--timestamps", "-t", action="store_true", help="the engine's timestamp on each line")
+        if name == "build":
+            p.add_argument("services", nargs="*", metavar="SERVICE", help="services to build (default: all buildable)")
+        if name == "test":
+            p.add_argument("suites", nargs="*", metavar="SUITE", help="suites to run (default: all)")
+            p.add_argument("--memory-limit", "-m", default="medium", metavar="LIMIT",
+                           help="the test container's memory limit: low (512M), medium (1G, the default), "
+                                "high (2G) or a size such as 768M")
         if name == "llm":
             p.add_argument("state", choices=("on", "off"))
             p.add_argument("--force", action="store_true", help="start even when it does not fit in memory")
@@ -361,6 +370,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_monitor(stack, options, args, out)
         if command == "logs":
             return cmd_logs(stack, options, args)
+        if command in ("build", "test"):
+            from skid_tui import buildtest
+
+            if command == "build":
+                return buildtest.cmd_build(stack, options, list(args.services), out)
+            return buildtest.cmd_test(stack, options, list(args.suites), args.memory_limit, out)
         if command in ("up", "down", "restart", "toggle", "llm", "profiles"):
             return lifecycle_command(command, stack, options, args, out)
         return cmd_dashboard(stack, options)

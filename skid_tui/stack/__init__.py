@@ -14,6 +14,7 @@ from .model import (
     ServiceSpec,
     Severity,
     Stack,
+    TestSuite,
 )
 from .sizes import format_bytes, parse_cpus, parse_duration, parse_size
 from .yamlloc import YamlDoc, load_yaml
@@ -31,6 +32,7 @@ __all__ = [
     "ServiceSpec",
     "Severity",
     "Stack",
+    "TestSuite",
     "YamlDoc",
     "format_bytes",
     "load_compose",

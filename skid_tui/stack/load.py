@@ -9,6 +9,7 @@ from pathlib import Path
 from .compose import read_compose
 from .model import ConfigError, ConfigIssue, Location, Profile, Stack
 from .profiles import budget_warning, default_profile, read_profiles
+from .suites import read_suites
 
 
 def load_stack(
@@ -27,6 +28,8 @@ def load_stack(
     compose = read_compose(compose_files, environ=environ, project_name=project_name)
     services = compose.project.services
     issues: list[ConfigIssue] = list(compose.issues)
+    suites, suite_issues = read_suites(compose, environ)  # `x-skid-tests:`, in the compose files
+    issues.extend(suite_issues)
     profiles: dict[str, Profile] = {}
     if profiles_dir is not None:
         profiles, profile_issues = read_profiles(
@@ -58,6 +61,7 @@ def load_stack(
         warnings=tuple(i for i in issues if i.severity == "warning"),
         volume_names=volume_names,
         external_volumes=external,
+        suites=suites,
     )
 
 

@@ -130,6 +130,29 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class TestSuite:
+    """A test suite from the compose file's `x-skid-tests:`, run in a fresh container per run.
+
+    `image` or `service` (whose image, build tag, environment and working_dir it uses). `volumes` are
+    compose short-syntax strings with bind sources already absolute (`/abs/src:/src:ro`); a source that
+    is not a path is a named volume of the stack (`node_modules:/app/node_modules`).
+    """
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    name: str
+    location: Location
+    command: tuple[str, ...]
+    image: str | None = None
+    service: str | None = None
+    working_dir: str | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    volumes: tuple[str, ...] = ()
+    shm_size: int | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class Stack:
     """Everything loaded from the compose files and the profiles directory."""
 
@@ -142,6 +165,7 @@ class Stack:
     warnings: tuple[ConfigIssue, ...] = ()
     volume_names: dict[str, str] = field(default_factory=dict)  # compose volume -> the engine's name
     external_volumes: frozenset[str] = frozenset()  # volumes compose does not own (never removed by skid)
+    suites: dict[str, TestSuite] = field(default_factory=dict)  # `x-skid-tests:`, in file order
 
     def engine_volumes(self, service: str) -> list[str]:
         """The engine names of a service's own named volumes (`<project>_<name>` unless renamed)."""

@@ -23,6 +23,7 @@ from skid_tui.engine.watcher import EngineStatus, StackWatcher, WatchUpdate
 from skid_tui.model import LiveModel, PeakStore
 from skid_tui.stack import Profile, Stack, format_bytes
 from skid_tui.ui.commands import ServiceCommands
+from skid_tui.ui.jobs import JobsMixin
 from skid_tui.ui.lifecycle import LifecycleMixin
 from skid_tui.ui.messages import EngineStatusChanged, ServiceContainersChanged, StatsSampled
 from skid_tui.ui.panes import PanesMixin
@@ -39,6 +40,7 @@ from skid_tui.ui.views import (
 from skid_tui.ui.widgets.activity_log import ActivityLog
 from skid_tui.ui.widgets.budget_bar import BudgetBar
 from skid_tui.ui.widgets.engine_header import EngineHeader
+from skid_tui.ui.widgets.log_view import LogView
 from skid_tui.ui.widgets.service_grid import ServiceGrid
 from skid_tui.ui.widgets.service_panel import ServicePanel
 
@@ -70,7 +72,7 @@ def render_notice(status: EngineStatus) -> Text:
     return text
 
 
-class SkidApp(LifecycleMixin, PanesMixin, App[None]):
+class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
     CSS_PATH = Path(__file__).parent / "skid.tcss"  # absolute: subclasses elsewhere find it too
     TITLE = "skid"
     COMMANDS = App.COMMANDS | {ServiceCommands}
@@ -79,6 +81,9 @@ class SkidApp(LifecycleMixin, PanesMixin, App[None]):
         Binding("p", "profiles", "Profiles", id="app.profiles"),
         Binding("L", "llm", "LLM on/off", id="app.llm"),
         Binding("l", "logs", "Logs", id="app.logs"),
+        Binding("b", "build", "Build", id="app.build"),
+        Binding("t", "tests", "Tests", id="app.tests"),
+        Binding("c", "cancel_job", "Cancel build/test", show=False, id="app.cancel_job"),
         Binding("a", "panes", "Panes", id="app.panes"),
         Binding("z", "zoom_panes", "Zoom panes", show=False, id="app.zoom_panes"),
         Binding("w", "close_pane", "Close pane", show=False, id="app.close_pane"),
@@ -107,6 +112,7 @@ class SkidApp(LifecycleMixin, PanesMixin, App[None]):
         self.candidates = candidates
         self._init_lifecycle()
         self._init_panes()
+        self._init_jobs()
         self.stack = stack
         self.profile = profile
         self.clock = clock
@@ -159,6 +165,7 @@ class SkidApp(LifecycleMixin, PanesMixin, App[None]):
     def on_unmount(self) -> None:
         self.watcher.stop()
         self.stop_followers()
+        self.cancel_all_jobs()  # a test container is killed and removed, a build's stream closed
         self.save_peaks()
 
     def save_peaks(self) -> None:
@@ -169,6 +176,7 @@ class SkidApp(LifecycleMixin, PanesMixin, App[None]):
         # Wake the watcher's (and log followers') blocking reads first, so their threads end with the app.
         self.watcher.stop()
         self.stop_followers()
+        self.cancel_all_jobs()
         self.exit()
 
     # -- the engine watcher ---------------------------------------------------------------------------
@@ -333,6 +341,7 @@ class SkidApp(LifecycleMixin, PanesMixin, App[None]):
         sections = [
             ("Dashboard", [*binding_rows(list(self.BINDINGS)), (self.COMMAND_PALETTE_BINDING, "Command palette")]),
             ("Panels", [*binding_rows(list(ServiceGrid.BINDINGS)), ("tab, shift+tab", "Next / previous panel")]),
+            ("Log panes", binding_rows(list(LogView.BINDINGS))),
         ]
         self.push_screen(HelpScreen(sections))
 

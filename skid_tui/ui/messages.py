@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from skid_tui.engine.builds import BuildResult
 from skid_tui.engine.compose_tool import ComposeTool
 from skid_tui.engine.logs import LogLine
 from skid_tui.engine.sampler import StatsBatch
+from skid_tui.engine.testrun import SuiteResult
 from skid_tui.engine.watcher import EngineStatus, ServiceUpdate
 from skid_tui.ui.operations import Operation
 
@@ -78,3 +80,43 @@ class LogLinesArrived(Message):
         super().__init__()
         self.pane = pane
         self.lines = lines or []
+
+
+class BuildProgressed(Message):
+    """A build began a step (step of steps), or the step it is on was a cache hit."""
+
+    def __init__(self, pane: str, step: int | None, steps: int | None, cached: bool) -> None:
+        super().__init__()
+        self.pane = pane
+        self.step = step
+        self.steps = steps
+        self.cached = cached
+
+
+class BuildFinished(Message):
+    """A build ended: its result, or None with `error` when no engine answered."""
+
+    def __init__(self, pane: str, result: BuildResult | None, error: str = "") -> None:
+        super().__init__()
+        self.pane = pane
+        self.result = result
+        self.error = error
+
+
+class SuiteStarted(Message):
+    """A queued suite's turn came (at: monotonic seconds)."""
+
+    def __init__(self, pane: str, at: float) -> None:
+        super().__init__()
+        self.pane = pane
+        self.at = at
+
+
+class SuiteFinished(Message):
+    """A suite ended: its result, or None with `error` when it never ran (no engine, cancelled first)."""
+
+    def __init__(self, pane: str, result: SuiteResult | None, error: str = "") -> None:
+        super().__init__()
+        self.pane = pane
+        self.result = result
+        self.error = error

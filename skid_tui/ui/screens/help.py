@@ -16,7 +16,7 @@ def binding_rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
         if not isinstance(b, Binding) or not b.description:
             continue
         keys = ", ".join(k.strip() for k in b.key.split(","))
-        rows.append((keys.replace("question_mark", "?").replace("ctrl+", "ctrl-"), b.description))
+        rows.append((keys.replace("question_mark", "?").replace("slash", "/").replace("ctrl+", "ctrl-"), b.description))
     return rows
 
 

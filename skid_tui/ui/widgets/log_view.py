@@ -28,6 +28,10 @@ ERR_STYLE = Style(color="bright_red")
 TS_STYLE = Style(color="grey50")
 MATCH_STYLE = Style(bgcolor="yellow", color="black")
 CURRENT_STYLE = Style(bgcolor="bright_magenta", color="black", bold=True)
+# LogLine.stream -> style: 0 skid's own notes, 1 stdout, 2 stderr and errors, 3 warnings, 4 a build step
+STREAM_STYLES: dict[int, Style | None] = {
+    0: NOTE_STYLE, 1: None, 2: ERR_STYLE, 3: Style(color="yellow"), 4: Style(bold=True, color="bright_white"),
+}
 SYNC_HZ = 10  # how often a flooding pane redraws
 
 
@@ -40,7 +44,8 @@ class LogView(ScrollView, can_focus=True):
         Binding("N", "previous_match", "Previous match", id="log.previous"),
         Binding("f", "toggle_filter", "Filter to matches", id="log.filter"),
         Binding("space", "toggle_follow", "Pause/follow", id="log.follow"),
-        Binding("t", "toggle_timestamps", "Timestamps", id="log.timestamps"),
+        # T, not t: t opens the test picker from anywhere, a log pane included.
+        Binding("T", "toggle_timestamps", "Timestamps", id="log.timestamps"),
         Binding("ctrl+s", "save", "Save to a file", id="log.save"),
         Binding("end,G", "follow", "Follow the end", show=False, id="log.end"),
         Binding("home,g", "top", "Top", show=False, id="log.top"),
@@ -127,8 +132,7 @@ class LogView(ScrollView, can_focus=True):
             text.append(line.ts[:23].replace("T", " "), style=TS_STYLE)
             text.append(" ")
         start = len(text)
-        style = NOTE_STYLE if line.stream == 0 else (ERR_STYLE if line.stream == 2 else None)
-        text.append(line.text, style=style)
+        text.append(line.text, style=STREAM_STYLES.get(line.stream))
         if self.search_pattern is not None:
             highlight = CURRENT_STYLE if seq == self.current else MATCH_STYLE
             for m in self.search_pattern.finditer(line.text):
@@ -253,7 +257,7 @@ class LogPane(Vertical):
         self.kind = kind  # logs, build, test
         self.buffer = buffer
         self.view = LogView(buffer)
-        self.summary = ""  # what the pane's source says about itself: "building 3/7", "passed in 1.2 s"
+        self.summary: Text = Text()  # what the pane's source says about itself: "step 3/7", "passed in 1.2 s"
 
     def compose(self) -> ComposeResult:
         yield Static(self.status_text(), classes="log-status", markup=False)
@@ -267,8 +271,8 @@ class LogPane(Vertical):
         self.view.add(lines)
         self._status_soon()
 
-    def set_summary(self, summary: str) -> None:
-        self.summary = summary
+    def set_summary(self, summary: str | Text) -> None:
+        self.summary = summary if isinstance(summary, Text) else Text(summary)
         self.refresh_status()
 
     def status_text(self) -> Text:
@@ -276,7 +280,8 @@ class LogPane(Vertical):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {self.title} ", style="bold reverse")
         if self.summary:
-            text.append(f"  {self.summary}")
+            text.append("  ")
+            text.append(self.summary)
         text.append(f"  {self.buffer.total:,} lines", style="dim")
         if self.buffer.total > len(self.buffer.lines):
             text.append(f" (newest {len(self.buffer.lines):,} kept)", style="dim")
@@ -285,7 +290,7 @@ class LogPane(Vertical):
             text.append(f"  /{v.search_pattern.pattern}", style="bold")
         if self.buffer.filter is not None:
             text.append(f"  filtered: {self.buffer.view_len():,} match", style="magenta")
-        text.append("  / search  n N  f filter  space pause  t time  ctrl+s save", style="grey50")
+        text.append("  / search  n N  f filter  space pause  T time  ctrl+s save", style="grey50")
         return text
 
     def _status_soon(self) -> None:

@@ -1,0 +1,296 @@
+"""`skid build [SERVICE...]` and `skid test [SUITE...] [--memory-limit low|medium|high|SIZE]`.
+
+The same engine calls as the dashboard's build and test panes (skid_tui.engine.builds / testrun), with
+their output streamed to stdout: each build step as `Step i/n: ...` (cache hits marked, warnings in
+yellow, the error in red), each suite's output as it comes, and one result line per build or suite.
+Exit status: 0 when every build or suite succeeded, 1 when one failed (or no engine answered), 2 for
+bad input (one line on stderr, never a traceback), 130 when interrupted (the build or the test
+container is stopped and removed first).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from rich.console import Console
+from rich.text import Text
+
+from skid_tui.config import Options
+from skid_tui.engine.builds import BuildEvent, BuildResult, build_service, buildable_services, image_tag
+from skid_tui.engine.client import Engine, EngineUnavailable
+from skid_tui.engine.discovery import engine_candidates
+from skid_tui.engine.testrun import NOTE, SuiteResult, parse_memory_limit, run_suite
+from skid_tui.stack import Stack, format_bytes
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+_NOISE = (" ---> ", "Removing intermediate container", "Successfully built", "Successfully tagged")
+
+T = TypeVar("T")
+
+
+class BadInput(Exception):
+    """One line on stderr, exit status 2."""
+
+
+def _say(message: str) -> None:
+    print(f"skid: {message}", file=sys.stderr, flush=True)
+
+
+def _connect(options: Options) -> Engine | None:
+    try:
+        return Engine.first_answering(engine_candidates(options.host))
+    except EngineUnavailable as exc:
+        _say(str(exc))
+        return None
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when inside it."""
+    try:
+        return os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd()) else str(path)
+    except (OSError, ValueError):
+        return str(path)
+
+
+def seconds_text(seconds: float) -> str:
+    """`0.4 s`, `12.3 s`, `2 min 05 s`."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def _interruptible(work: Callable[[threading.Event], T], cancel: threading.Event) -> tuple[T | None, bool]:
+    """Run work in a thread so Ctrl-C can cancel it cleanly: (its result, whether it was interrupted)."""
+    box: list[T] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            box.append(work(cancel))
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True, name="skid-buildtest")
+    thread.start()
+    interrupted = False
+    while thread.is_alive():
+        try:
+            thread.join(0.2)
+        except KeyboardInterrupt:
+            interrupted = True
+            cancel.set()
+    if errors:
+        raise errors[0]
+    return (box[0] if box else None), interrupted
+
+
+# -- skid build ----------------------------------------------------------------------------------------
+
+
+def build_targets(stack: Stack, services: Sequence[str]) -> list[str]:
+    """The services to build, in the order named (default: every buildable one); BadInput otherwise."""
+    buildable = buildable_services(stack)
+    if not services:
+        if not buildable:
+            raise BadInput(f"no service of {stack.project} has a build: section, so there is nothing to build")
+        return buildable
+    names = list(dict.fromkeys(services))
+    for name in names:
+        if name not in stack.services:
+            raise BadInput(f"unknown service '{name}' (expected one of: {', '.join(buildable) or 'none buildable'})")
+        if name not in buildable:
+            expected = f"buildable: {', '.join(buildable)}" if buildable else "no service has one"
+            raise BadInput(f"service '{name}' has no build: section, it runs the image "
+                           f"{stack.services[name].image} ({expected})")
+    return names
+
+
+class BuildPrinter:
+    """Prints a build's events as they come. A step line waits for the next event, so a cache hit is
+    marked on the step itself: `Step 2/5: COPY . /app  (cached)`."""
+
+    def __init__(self, out: Console) -> None:
+        self.out = out
+        self.pending: BuildEvent | None = None
+
+    def __call__(self, event: BuildEvent) -> None:
+        if event.kind == "step":
+            self.flush()
+            self.pending = event
+            return
+        if event.kind == "cache" and self.pending is not None:
+            line = self._step_text(self.pending)
+            line.append("  (cached)", style="cyan")
+            self.pending = None
+            self.out.print(line, soft_wrap=True)
+            return
+        self.flush()
+        if event.kind == "cache":
+            self.out.print(Text("  (cached)", style="cyan"), soft_wrap=True)
+        elif event.kind == "warning":
+            self.out.print(Text("  ") + Text.from_ansi(event.text, style="yellow"), soft_wrap=True)
+        elif event.kind == "error":
+            self.out.print(Text(f"error: {event.text}", style="bold red"), soft_wrap=True)
+        elif Text.from_ansi(event.text).plain.startswith((*_NOISE, "Sending build context")):
+            self.out.print(Text(Text.from_ansi(event.text).plain.strip(), style="dim"), soft_wrap=True)
+        else:
+            self.out.print(Text("  ") + Text.from_ansi(event.text), soft_wrap=True)
+
+    def flush(self) -> None:
+        if self.pending is not None:
+            self.out.print(self._step_text(self.pending), soft_wrap=True)
+            self.pending = None
+
+    @staticmethod
+    def _step_text(event: BuildEvent) -> Text:
+        return Text(f"Step {event.step}/{event.steps}: {event.text}", style="bold")
+
+
+def build_summary(result: BuildResult) -> Text:
+    """`✓ api built in 3.2 s: skid-demo-api:latest, 12.3 MiB` or `✗ api failed at step 3/5 (RUN ...): why`."""
+    took = seconds_text(result.seconds)
+    if result.ok:
+        size = f", {format_bytes(result.size_bytes)}" if result.size_bytes is not None else ""
+        cached = f" ({result.cache_hits} of {result.steps} steps cached)" if result.cache_hits else ""
+        return Text(f"✓ {result.service} built in {took}: {result.tag}{size}{cached}", style="green")
+    if result.cancelled:
+        return Text(f"✗ {result.service} build cancelled after {took}", style="yellow")
+    where = ""
+    if result.failing_step is not None:
+        number = f" {result.failing_step_number}/{result.steps}" if result.failing_step_number else ""
+        where = f" at step{number} ({result.failing_step})"
+    return Text(f"✗ {result.service} failed{where} after {took}: {result.error}", style="bold red")
+
+
+def cmd_build(stack: Stack, options: Options, services: list[str], out: Console) -> int:
+    """Build the named services (default: every one with a build: section), one after another."""
+    try:
+        names = build_targets(stack, services)
+    except BadInput as exc:
+        _say(str(exc))
+        return EXIT_USAGE
+    engine = _connect(options)
+    if engine is None:
+        return EXIT_FAILED
+    results: list[BuildResult] = []
+    interrupted = False
+    try:
+        for name in names:
+            build = stack.services[name].build
+            assert build is not None
+            header = f"Building {name}: {image_tag(stack, name)} from {_shown(build.context)} ({build.dockerfile})"
+            out.print(Text(header, style="bold"), soft_wrap=True)
+            printer = BuildPrinter(out)
+
+            def work(cancel: threading.Event, name: str = name, printer: BuildPrinter = printer) -> BuildResult:
+                return build_service(engine, stack, name, printer, cancel)
+
+            result, interrupted = _interruptible(work, threading.Event())
+            printer.flush()
+            if result is not None:
+                results.append(result)
+                out.print(build_summary(result), soft_wrap=True)
+            if interrupted:
+                break
+    finally:
+        engine.close()
+    if len(names) > 1 and not interrupted:
+        failed = [r.service for r in results if not r.ok]
+        tail = f"; failed: {', '.join(failed)}" if failed else ""
+        out.print(f"{len(results) - len(failed)} of {len(names)} built{tail}", soft_wrap=True)
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if all(r.ok for r in results) and len(results) == len(names) else EXIT_FAILED
+
+
+# -- skid test -----------------------------------------------------------------------------------------
+
+
+def suite_targets(stack: Stack, suites: Sequence[str]) -> list[str]:
+    """The suites to run, in the order named (default: all of them); BadInput otherwise."""
+    if not stack.suites:
+        files = ", ".join(str(f) for f in stack.compose_files)
+        raise BadInput(f"{files} declares no test suites (add them under x-skid-tests:, see compose/demo.yml)")
+    if not suites:
+        return list(stack.suites)
+    names = list(dict.fromkeys(suites))
+    for name in names:
+        if name not in stack.suites:
+            raise BadInput(f"unknown test suite '{name}' (expected one of: {', '.join(stack.suites)})")
+    return names
+
+
+def suite_summary(result: SuiteResult) -> Text:
+    """`✓ unit-pass passed in 1.2 s, peak 3.1 MiB of 512 MiB`, `✗ unit-fail failed (exit 1) in 0.9 s`,
+    `✗ big-memory OOM-killed at its 512 MiB limit after 2.3 s (peak 511 MiB)`."""
+    took = seconds_text(result.seconds)
+    limit = format_bytes(result.mem_limit)
+    peak = format_bytes(result.peak_mem) if result.peak_mem is not None else "unknown"
+    if result.cancelled:
+        return Text(f"✗ {result.suite} cancelled after {took}", style="yellow")
+    if result.oom_killed:
+        return Text(f"✗ {result.suite} OOM-killed at its {limit} limit after {took} (peak {peak})", style="bold red")
+    if result.passed:
+        return Text(f"✓ {result.suite} passed in {took}, peak {peak} of {limit}", style="green")
+    if result.exit_code is None:
+        return Text(f"✗ {result.suite} could not run: {result.error}", style="bold red")
+    return Text(f"✗ {result.suite} failed (exit {result.exit_code}) in {took}", style="bold red")
+
+
+def cmd_test(stack: Stack, options: Options, suites: list[str], memory_limit: str, out: Console) -> int:
+    """Run the named suites (default: all), one after another, each in a fresh container."""
+    try:
+        limit = parse_memory_limit(memory_limit)
+        names = suite_targets(stack, suites)
+    except (ValueError, BadInput) as exc:
+        _say(str(exc))
+        return EXIT_USAGE
+    engine = _connect(options)
+    if engine is None:
+        return EXIT_FAILED
+    results: list[SuiteResult] = []
+    interrupted = False
+
+    def print_lines(lines: list[str]) -> None:
+        for line in lines:
+            if line.startswith(NOTE):
+                out.print(Text(line, style="dim"), soft_wrap=True)
+            else:
+                out.print(Text.from_ansi(line), soft_wrap=True)
+
+    try:
+        for name in names:
+            suite = stack.suites[name]
+            about = suite.description or " ".join(suite.command)
+            out.print(Text(f"▶ {name}: {about}", style="bold"), soft_wrap=True)
+
+            def work(cancel: threading.Event, suite_name: str = name) -> SuiteResult:
+                return run_suite(engine, stack, stack.suites[suite_name], limit, print_lines, cancel)
+
+            result, interrupted = _interruptible(work, threading.Event())
+            if result is not None:
+                results.append(result)
+                out.print(suite_summary(result), soft_wrap=True)
+            if interrupted:
+                break
+    finally:
+        engine.close()
+    if len(names) > 1 and not interrupted:
+        counts = {"passed": 0, "failed": 0, "oom": 0, "error": 0}
+        for r in results:
+            counts[r.outcome] = counts.get(r.outcome, 0) + 1
+        words = {"passed": "passed", "failed": "failed", "oom": "OOM-killed", "error": "could not run"}
+        parts = [f"{n} {words[k]}" for k, n in counts.items() if n and k in words]
+        out.print(f"{len(results)} suites: {', '.join(parts)}", soft_wrap=True)
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if all(r.passed for r in results) and len(results) == len(names) else EXIT_FAILED

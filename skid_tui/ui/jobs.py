@@ -1,0 +1,368 @@
+"""Builds (`b`) and test runs (`t`) in their own panes, beside the live panels; `c` cancels.
+
+Each build or suite is a Job: a pane, a cancel event, and a worker thread that calls the engine
+(skid_tui.engine.builds / testrun, the same calls as `skid build` and `skid test`). The thread turns
+what it gets into LogLines in the pane's mailbox and posts past-tense messages; the handlers here own
+every state change. Several builds run at once; the suites of one pick run one after another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.css.query import NoMatches
+
+from skid_tui.buildtest import build_summary, seconds_text, suite_summary
+from skid_tui.engine.builds import BuildEvent, BuildResult, build_service, image_tag
+from skid_tui.engine.client import Engine, EngineUnavailable
+from skid_tui.engine.logs import LineMailbox, LogLine
+from skid_tui.engine.testrun import MEMORY_LEVELS, NOTE, SuiteResult, parse_memory_limit, run_suite
+from skid_tui.stack import format_bytes
+from skid_tui.ui.messages import BuildFinished, BuildProgressed, LogLinesArrived, SuiteFinished, SuiteStarted
+from skid_tui.ui.panes import pane_id
+from skid_tui.ui.screens.tests import SuitePickerScreen, TestRequest
+from skid_tui.ui.widgets.log_view import LogPane
+
+if TYPE_CHECKING:
+    from skid_tui.ui.app import SkidApp
+
+BAR_CELLS = 16
+
+
+@dataclass
+class Job:
+    """A build or a suite run, as the UI tracks it."""
+
+    kind: str  # build, test
+    name: str  # the service built, or the suite run
+    pane: str  # the LogPane's id
+    cancel: threading.Event = field(default_factory=threading.Event)
+    state: str = "queued"  # queued, running, done
+    started: float | None = None
+    step: int | None = None
+    steps: int | None = None
+    cache_hits: int = 0
+    limit: int | None = None
+
+
+def progress_bar(step: int, steps: int, cells: int = BAR_CELLS) -> str:
+    """`███████░░░░░░░░░` for step 3 of 7 (the bar counts steps that have begun)."""
+    done = round(cells * min(step, steps) / steps) if steps else 0
+    return "█" * done + "░" * (cells - done)
+
+
+def running_summary(job: Job, now: float) -> str:
+    took = seconds_text(now - job.started) if job.started is not None else ""
+    if job.kind == "build":
+        if job.step is None or not job.steps:
+            return f"▶ sending the context · {took}"
+        cached = f" · {job.cache_hits} cached" if job.cache_hits else ""
+        return f"▶ {progress_bar(job.step, job.steps)} step {job.step}/{job.steps}{cached} · {took}"
+    if job.state == "queued":
+        return "queued (after the suites before it)"
+    return f"▶ running · limit {_limit_text(job.limit)} · {took}"
+
+
+def _limit_text(limit: int | None) -> str:
+    return format_bytes(limit) if limit is not None else "?"
+
+
+class BuildLines:
+    """A build's events as pane lines. A step line waits for the next event so a cache hit is marked
+    on the step itself (`Step 2/5 (cached): COPY . /app`)."""
+
+    def __init__(self) -> None:
+        self.pending: BuildEvent | None = None
+
+    def feed(self, event: BuildEvent) -> list[LogLine]:
+        if event.kind == "step":
+            out = self.flush()
+            self.pending = event
+            return out
+        if event.kind == "cache" and self.pending is not None:
+            line = LogLine("", self._step(self.pending, cached=True), STEP)
+            self.pending = None
+            return [line]
+        out = self.flush()
+        plain = Text.from_ansi(event.text).plain  # the engine colours a RUN's stderr: the pane styles by kind
+        if event.kind == "error":
+            out.append(LogLine("", f"error: {plain}", 2))
+        elif event.kind == "warning":
+            out.append(LogLine("", plain, WARNING))
+        elif event.kind == "cache":
+            out.append(LogLine("", "  (cached)", 0))
+        elif plain.lstrip().startswith(("---> ", "Removing intermediate container")):
+            out.append(LogLine("", plain.strip(), 0))  # the classic builder's bookkeeping, dimmed as a note
+        else:
+            out.append(LogLine("", f"  {plain}", 2 if "\x1b[91m" in event.text else 1))
+        return out
+
+    def flush(self) -> list[LogLine]:
+        if self.pending is None:
+            return []
+        line, self.pending = LogLine("", self._step(self.pending), STEP), None
+        return [line]
+
+    @staticmethod
+    def _step(event: BuildEvent, cached: bool = False) -> str:
+        # The mark goes before the instruction: a long RUN line is cut at the pane's edge.
+        return f"Step {event.step}/{event.steps}{' (cached)' if cached else ''}: {event.text}"
+
+
+STEP = 4  # LogLine.stream for a build step (drawn bold)
+WARNING = 3  # LogLine.stream for a warning (drawn yellow)
+
+
+class JobsMixin:
+    """Mixed into SkidApp: starting, following, finishing and cancelling builds and test runs."""
+
+    def _init_jobs(self: SkidApp) -> None:
+        self.jobs: dict[str, Job] = {}  # pane id -> the job feeding it (the newest, once finished)
+        self.test_limit = "medium"  # the picker starts where the user left it
+
+    def _job_lines(self: SkidApp, pane: LogPane) -> Callable[[list[LogLine]], None]:
+        """A thread-safe sink for a job's lines: into the pane's mailbox, one wake-up at a time."""
+        mailbox = LineMailbox()
+        self.mailboxes[pane.id] = mailbox
+        pid = pane.id
+
+        def deliver(lines: list[LogLine]) -> None:
+            if lines and mailbox.put(lines):
+                self.post_message(LogLinesArrived(pid))
+
+        return deliver
+
+    def _engine(self: SkidApp) -> Engine:
+        return Engine.first_answering(self.candidates())
+
+    def _start_ticker(self: SkidApp) -> None:
+        if getattr(self, "_job_timer", None) is None:
+            self._job_timer = self.set_interval(1.0, self._tick_jobs, name="jobs")
+
+    def _tick_jobs(self: SkidApp) -> None:
+        now = time.monotonic()
+        for job in self.jobs.values():
+            if job.state == "running":
+                self._set_job_summary(job, running_summary(job, now))
+
+    def _set_job_summary(self: SkidApp, job: Job, summary: str | Text) -> None:
+        with contextlib.suppress(NoMatches):
+            self.query_one(f"#{job.pane}", LogPane).set_summary(summary)
+
+    def _active_job(self: SkidApp, kind: str, name: str) -> Job | None:
+        return next((j for j in self.jobs.values() if j.kind == kind and j.name == name and j.state != "done"), None)
+
+    # -- builds ---------------------------------------------------------------------------------------------
+
+    def action_build(self: SkidApp) -> None:
+        service = self.selected_service()
+        if service is not None:
+            self.start_build(service)
+
+    def start_build(self: SkidApp, service: str) -> None:
+        spec = self.stack.services[service]
+        if spec.build is None:
+            self.notify(f"{service} has no build: section; it runs the image {spec.image}", severity="warning")
+            return
+        pane, made = self.log_pane("build", service, f"build {service}")
+        self.show_panes(pane_id("build", service))
+        if self._active_job("build", service) is not None:
+            self.notify(f"{service} is already building (c cancels it)")
+            return
+        if not made:
+            self.note(pane, "── build again ──")
+        job = Job("build", service, pane.id, started=time.monotonic(), state="running")
+        self.jobs[pane.id] = job
+        tag = image_tag(self.stack, service)
+        self.note(pane, f"building {tag} from {spec.build.context} ({spec.build.dockerfile}) through the Engine API")
+        self._set_job_summary(job, running_summary(job, time.monotonic()))
+        deliver = self._job_lines(pane)
+        self.say(f"build {service}: started ({tag})")
+        self._start_ticker()
+
+        def work() -> None:
+            lines = BuildLines()
+
+            def on_event(event: BuildEvent) -> None:
+                deliver(lines.feed(event))
+                if event.kind in ("step", "cache"):
+                    self.post_message(BuildProgressed(job.pane, event.step, event.steps, event.kind == "cache"))
+
+            try:
+                engine = self._engine()
+            except EngineUnavailable as exc:
+                self.post_message(BuildFinished(job.pane, None, str(exc)))
+                return
+            try:
+                result = build_service(engine, self.stack, service, on_event, job.cancel)
+            finally:
+                engine.close()
+            deliver(lines.flush())
+            self.post_message(BuildFinished(job.pane, result))
+
+        self.run_worker(work, thread=True, group="jobs", name=f"build-{service}", exit_on_error=False)
+        self.call_after_refresh(pane.view.focus)
+
+    def on_build_progressed(self: SkidApp, message: BuildProgressed) -> None:
+        job = self.jobs.get(message.pane)
+        if job is None or job.state != "running":
+            return
+        if message.cached:
+            job.cache_hits += 1
+        else:
+            job.step, job.steps = message.step, message.steps
+        self._set_job_summary(job, running_summary(job, time.monotonic()))
+
+    def on_build_finished(self: SkidApp, message: BuildFinished) -> None:
+        job = self.jobs.get(message.pane)
+        if job is None:
+            return
+        job.state = "done"
+        result: BuildResult | None = message.result
+        with contextlib.suppress(NoMatches):
+            pane = self.query_one(f"#{job.pane}", LogPane)
+            if result is None:
+                pane.add([LogLine("", f"error: no engine answered: {message.error}", 2)])
+                summary = Text(f"✗ could not build: {message.error}", style="bold red")
+            else:
+                summary = build_summary(result)
+                if not result.ok and result.failing_step is not None:
+                    number = result.failing_step_number
+                    where = f"step {number}/{result.steps}" if number else "step"
+                    pane.add([LogLine("", f"✗ failed at {where}: {result.failing_step}", 2)])
+                pane.add([LogLine("", summary.plain, 0 if result.ok else 2)])
+            pane.set_summary(summary)
+        ok = result is not None and result.ok
+        self.say(f"build {job.name}: {summary.plain}")
+        self.notify(summary.plain, severity="information" if ok else "error", timeout=6)
+
+    # -- test runs ------------------------------------------------------------------------------------------
+
+    def action_tests(self: SkidApp) -> None:
+        if not self.stack.suites:
+            files = ", ".join(f.name for f in self.stack.compose_files)
+            self.notify(f"{files} declares no test suites (add them under x-skid-tests:)", severity="warning")
+            return
+        self.push_screen(SuitePickerScreen(self.stack.suites, MEMORY_LEVELS, self.test_limit), self.run_tests)
+
+    def run_tests(self: SkidApp, request: TestRequest | None) -> None:
+        if request is None:
+            return
+        self.test_limit = request.memory_limit
+        limit = parse_memory_limit(request.memory_limit)
+        queue: list[tuple[Job, Callable[[list[LogLine]], None]]] = []
+        for suite in request.suites:
+            busy = self._active_job("test", suite)
+            if busy is not None:
+                self.notify(f"{suite} is already running (c cancels it)")
+                continue
+            pane, made = self.log_pane("test", suite, f"test {suite}")
+            if not made:
+                self.note(pane, "── run again ──")
+            job = Job("test", suite, pane.id, limit=limit)
+            self.jobs[pane.id] = job
+            self._set_job_summary(job, running_summary(job, time.monotonic()))
+            queue.append((job, self._job_lines(pane)))
+        if not queue:
+            return
+        first = queue[0][0]
+        self.show_panes(first.pane.removesuffix("-body"))
+        self.say(f"tests: {', '.join(j.name for j, _ in queue)} with a {request.memory_limit} memory limit "
+                 f"({_limit_text(limit)})")
+        self._start_ticker()
+
+        def work() -> None:
+            try:
+                engine = self._engine()
+            except EngineUnavailable as exc:
+                for job, _ in queue:
+                    self.post_message(SuiteFinished(job.pane, None, str(exc)))
+                return
+            try:
+                for job, deliver in queue:
+                    if job.cancel.is_set():
+                        self.post_message(SuiteFinished(job.pane, None, "cancelled before it started"))
+                        continue
+                    self.post_message(SuiteStarted(job.pane, time.monotonic()))
+
+                    def on_lines(texts: list[str], deliver: Callable[[list[LogLine]], None] = deliver) -> None:
+                        deliver([LogLine("", t, 0) if t.startswith(NOTE) else LogLine("", t, 1) for t in texts])
+
+                    result = run_suite(engine, self.stack, self.stack.suites[job.name], limit, on_lines, job.cancel)
+                    self.post_message(SuiteFinished(job.pane, result))
+            finally:
+                engine.close()
+
+        self.run_worker(work, thread=True, group="jobs", name="tests", exit_on_error=False)
+        self.call_after_refresh(self._focus_pane, first.pane)
+
+    def _focus_pane(self: SkidApp, pane_id_: str) -> None:
+        with contextlib.suppress(NoMatches):
+            self.query_one(f"#{pane_id_}", LogPane).view.focus()
+
+    def on_suite_started(self: SkidApp, message: SuiteStarted) -> None:
+        job = self.jobs.get(message.pane)
+        if job is not None and job.state == "queued":
+            job.state, job.started = "running", message.at
+            self._set_job_summary(job, running_summary(job, time.monotonic()))
+            with contextlib.suppress(NoMatches):
+                self.panes.active = job.pane.removesuffix("-body")  # the pane of the suite that runs now
+
+    def on_suite_finished(self: SkidApp, message: SuiteFinished) -> None:
+        job = self.jobs.get(message.pane)
+        if job is None:
+            return
+        job.state = "done"
+        result: SuiteResult | None = message.result
+        if result is None:
+            summary = Text(f"✗ {job.name} did not run: {message.error}", style="yellow")
+        else:
+            summary = suite_summary(result)
+        with contextlib.suppress(NoMatches):
+            pane = self.query_one(f"#{job.pane}", LogPane)
+            pane.add([LogLine("", summary.plain, 0 if result is not None and result.passed else 2)])
+            pane.set_summary(summary)
+        passed = result is not None and result.passed
+        self.say(f"test {summary.plain.removeprefix('✓ ').removeprefix('✗ ')}")
+        self.notify(summary.plain, severity="information" if passed else "error", timeout=6)
+
+    # -- cancel ---------------------------------------------------------------------------------------------
+
+    def action_cancel_job(self: SkidApp) -> None:
+        """The job of the pane on show; else the build of the selected panel's service."""
+        job = None
+        with contextlib.suppress(NoMatches):
+            active = self.panes.active
+            if self.panes.display and active:
+                job = self.jobs.get(f"{active}-body")
+        if job is None or job.state == "done":
+            service = self.selected_service()
+            job = self._active_job("build", service) if service else None
+        if job is None or job.state == "done":
+            self.notify("no build or test run to cancel here")
+            return
+        self.cancel_job(job)
+
+    def cancel_job(self: SkidApp, job: Job) -> None:
+        if job.cancel.is_set():
+            return
+        job.cancel.set()
+        verb = "build" if job.kind == "build" else "test"
+        self.say(f"{verb} {job.name}: cancelling")
+        self._set_job_summary(job, "cancelling…")
+
+    def on_pane_closed(self: SkidApp, body: str) -> None:
+        job = self.jobs.pop(body, None)
+        if job is not None and job.state != "done":
+            self.cancel_job(job)
+
+    def cancel_all_jobs(self: SkidApp) -> None:
+        for job in self.jobs.values():
+            if job.state != "done":
+                job.cancel.set()
