@@ -97,7 +97,7 @@ class BuildLines:
             out.append(LogLine("", plain, WARNING))
         elif event.kind == "cache":
             out.append(LogLine("", "  (cached)", 0))
-        elif plain.lstrip().startswith(("---> ", "Removing intermediate container")):
+        elif plain.lstrip().startswith(_BOOKKEEPING):
             out.append(LogLine("", plain.strip(), 0))  # the classic builder's bookkeeping, dimmed as a note
         else:
             out.append(LogLine("", f"  {plain}", 2 if "\x1b[91m" in event.text else 1))
@@ -115,6 +115,7 @@ class BuildLines:
         return f"Step {event.step}/{event.steps}{' (cached)' if cached else ''}: {event.text}"
 
 
+_BOOKKEEPING = ("---> ", "Removing intermediate container", "Successfully built", "Successfully tagged")
 STEP = 4  # LogLine.stream for a build step (drawn bold)
 WARNING = 3  # LogLine.stream for a warning (drawn yellow)
 

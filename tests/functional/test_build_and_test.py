@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -26,7 +28,7 @@ from skid_tui.engine.client import ONEOFF_LABEL, PROJECT_LABEL, Engine
 from skid_tui.engine.testrun import NOTE, TEST_LABEL, parse_memory_limit, run_suite
 from skid_tui.stack import Stack, load_stack
 from skid_tui.stack.model import Location, TestSuite
-from tests.conftest import DEMO
+from tests.conftest import DEMO, REPO
 
 MiB = 1024**2
 
@@ -236,3 +238,34 @@ def test_a_cancelled_suite_is_killed_and_removed(engine, demo_stack):
     result = run_suite(engine, demo_stack, suite, parse_memory_limit("low"), on_lines, cancel)
     assert result.cancelled and not result.passed and result.outcome == "cancelled"
     assert time.monotonic() - started < 15
+
+
+def skid(*args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "skid_tui", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
+
+
+def test_the_command_line_exit_status_says_whether_every_suite_and_build_succeeded(engine, demo_stack, build_project):
+    project = ["--compose", str(DEMO), "--project-name", demo_stack.project]
+    ok = skid("test", "unit-pass", "--memory-limit", "low", *project)
+    assert ok.returncode == 0, ok.stderr
+    assert "5 passed" in ok.stdout and "✓ unit-pass passed" in ok.stdout and "of 512 MiB" in ok.stdout
+    failed = skid("test", "unit-pass", "unit-fail", *project)
+    assert failed.returncode == 1
+    assert "of 1.00 GiB" in failed.stdout  # medium, the default
+    assert failed.stdout.rstrip().endswith("2 suites: 1 passed, 1 failed")
+    bad = skid("test", "--memory-limit", "lots", *project)
+    assert bad.returncode == 2 and not bad.stdout
+    assert bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr, bad.stderr
+    unknown = skid("test", "nope", *project)
+    assert unknown.returncode == 2 and "unknown test suite 'nope'" in unknown.stderr
+
+    compose_file = str(build_project.stack.compose_files[0])
+    built = skid("build", "app", "--compose", compose_file)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "Step 5/5: RUN if" in built.stdout and "✓ app built in" in built.stdout
+    broken = skid("build", "broken", "--compose", compose_file)
+    assert broken.returncode == 1 and "✗ broken failed at step 2/3" in broken.stdout
+    unknown = skid("build", "nope", "--compose", compose_file)
+    assert unknown.returncode == 2 and not unknown.stdout
+    assert unknown.stderr.startswith("skid: unknown service 'nope'") and unknown.stderr.count("\n") == 1
