@@ -89,7 +89,9 @@ def _interruptible(work: Callable[[threading.Event], T], cancel: threading.Event
             interrupted = True
             cancel.set()
     if errors:
-        raise errors[0]
+        if isinstance(errors[0], (BrokenPipeError, KeyboardInterrupt)):
+            raise errors[0]  # main() knows these: the reader left, or Ctrl-C
+        _say(f"it failed unexpectedly: {errors[0]!r}")  # one line, never a traceback; counted as a failure
     return (box[0] if box else None), interrupted
 
 
@@ -270,7 +272,7 @@ def cmd_test(stack: Stack, options: Options, suites: list[str], memory_limit: st
     try:
         for name in names:
             suite = stack.suites[name]
-            about = suite.description or " ".join(suite.command)
+            about = suite.description or suite.shown_command()
             out.print(Text(f"▶ {name}: {about}", style="bold"), soft_wrap=True)
 
             def work(cancel: threading.Event, suite_name: str = name) -> SuiteResult:

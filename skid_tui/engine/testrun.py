@@ -37,6 +37,7 @@ TEST_LABEL = "org.skid-tui.test"
 MEMORY_LEVELS = {"low": 512 * MIB, "medium": 1 * GIB, "high": 2 * GIB}
 DEFAULT_MEMORY_LIMIT = "medium"
 MIN_MEMORY = 6 * MIB  # the engine refuses less
+MAX_MEMORY = 2**63 - 1  # the engine's int64
 NOTE = "skid: "  # lines skid itself adds to a suite's output start with this
 MEMORY_LIMIT_EXPECTED = "expected low (512 MiB), medium (1 GiB), high (2 GiB) or a size such as 768m"
 _SAMPLE_SECONDS = 0.05
@@ -53,6 +54,8 @@ def parse_memory_limit(text: str) -> int:
         raise ValueError(f"--memory-limit '{text}' is not a limit ({MEMORY_LIMIT_EXPECTED})") from None
     if size < MIN_MEMORY:
         raise ValueError(f"--memory-limit '{text}' is below the engine's minimum of 6 MiB ({MEMORY_LIMIT_EXPECTED})")
+    if size > MAX_MEMORY:
+        raise ValueError(f"--memory-limit '{text}' is more than the engine can take ({MEMORY_LIMIT_EXPECTED})")
     return size
 
 
@@ -314,14 +317,19 @@ def run_suite(  # noqa: PLR0917 (the dashboard and the CLI call it with these, i
         note(f"{suite.name} in {name} ({image}), memory limit {format_bytes(mem_limit)}"
              f"{f', network {network}' if network else ''}")
         attach = _attach(engine, container_id)
-        if cancel.is_set():
-            close_response(attach)
-            return result(error="cancelled", cancelled=True)
-        api.start(container_id)
-        ran_from = time.monotonic()
-        sampler = PeakMemory(engine, container_id)
-        state = (api.inspect_container(container_id).get("State") or {})
-        sampler.start(int(state.get("Pid") or 0))
+        running = False
+        try:
+            if cancel.is_set():
+                return result(error="cancelled", cancelled=True)
+            api.start(container_id)
+            ran_from = time.monotonic()
+            sampler = PeakMemory(engine, container_id)
+            state = (api.inspect_container(container_id).get("State") or {})
+            sampler.start(int(state.get("Pid") or 0))
+            running = True
+        finally:
+            if not running:
+                close_response(attach)  # cancelled first, or it would not start: the socket must not leak
         done = threading.Event()
         killer = threading.Thread(target=_kill_on_cancel, args=(engine, container_id, cancel, done),
                                   daemon=True, name=f"test-cancel-{suite.name}")
@@ -335,7 +343,13 @@ def run_suite(  # noqa: PLR0917 (the dashboard and the CLI call it with these, i
         seconds = time.monotonic() - ran_from
         state = api.inspect_container(container_id).get("State") or {}
         exit_code = int(state.get("ExitCode", status.get("StatusCode", -1)))
-        oom = bool(state.get("OOMKilled"))
+        # Podman has not always set OOMKilled: a SIGKILL exit at the limit is the kernel's OOM killer too.
+        at_limit = peak is not None and peak >= mem_limit * 0.95
+        oom = bool(state.get("OOMKilled")) or (exit_code == 137 and at_limit and not cancel.is_set())
+        if oom:
+            # The last 50 ms before the kill are not sampled, and the cgroup goes with the container: a
+            # container killed for reaching its limit reached it.
+            peak = max(peak or 0, mem_limit)
         if cancel.is_set():
             return result(exit_code=exit_code, seconds=seconds, peak_mem=peak, peak_source=peak_source,
                           oom_killed=oom, error="cancelled", cancelled=True)

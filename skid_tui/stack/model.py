@@ -142,14 +142,23 @@ class TestSuite:
 
     name: str
     location: Location
-    command: tuple[str, ...]
+    command: tuple[str, ...] = field(repr=False)  # may hold an interpolated secret
     image: str | None = None
     service: str | None = None
     working_dir: str | None = None
-    environment: dict[str, str] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict, repr=False)  # values may be secrets
     volumes: tuple[str, ...] = ()
     shm_size: int | None = None
     description: str = ""
+    # Values of secret-named variables that interpolation put into the command: masked wherever it is shown.
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    def shown_command(self) -> str:
+        """The command as text for people: secret values replaced by ***."""
+        text = " ".join(self.command)
+        for value in self.secrets:
+            text = text.replace(value, "***")
+        return text
 
 
 @dataclass(frozen=True)

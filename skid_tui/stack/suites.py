@@ -26,6 +26,7 @@ from typing import Any
 from .checks import describe, one_of
 from .compose import ComposeRead
 from .dotenv import read_dotenv
+from .interpolate import SECRET_NAME
 from .model import ConfigIssue, Location, ServiceSpec, TestSuite
 from .sizes import SIZE_EXPECTED, parse_size
 from .yamlloc import KeyPath, YamlDoc
@@ -186,6 +187,7 @@ class _Reader:
             volumes=mounts,
             shm_size=shm_size,
             description=description,
+            secrets=_secrets_in(command, {**variables, **environment}),
         )
 
     def string(self, base: KeyPath, raw: dict[str, Any], key: str, what: str, expected: str) -> str | None:
@@ -298,6 +300,13 @@ class _Reader:
 
 
 _BAD = object()
+
+
+def _secrets_in(command: tuple[str, ...], variables: Mapping[str, str]) -> tuple[str, ...]:
+    """Values of secret-named variables that appear in the command, longest first (so masking one
+    never leaves part of another)."""
+    found = {v for k, v in variables.items() if SECRET_NAME.search(k) and len(v) >= 3 and any(v in c for c in command)}
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 def _env_value(value: Any) -> Any:

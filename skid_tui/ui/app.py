@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -152,6 +154,10 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # Thread workers run on the loop's default executor, min(32, cpus + 4) threads: 6 on a 2-core
+        # laptop. The watcher and every log pane hold one for as long as they follow, so a few panes
+        # would leave builds and test runs queued behind them, their panes silent. Give them room.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=64, thread_name_prefix="skid"))
         panels = self.query(ServicePanel)
         if panels:
             panels.first().focus()

@@ -9,6 +9,7 @@ every state change. Several builds run at once; the suites of one pick run one a
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from skid_tui.ui.app import SkidApp
 
 BAR_CELLS = 16
+_job_ids = itertools.count(1)
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Job:
     steps: int | None = None
     cache_hits: int = 0
     limit: int | None = None
+    id: int = field(default_factory=lambda: next(_job_ids))
 
 
 def progress_bar(step: int, steps: int, cells: int = BAR_CELLS) -> str:
@@ -193,25 +196,33 @@ class JobsMixin:
             def on_event(event: BuildEvent) -> None:
                 deliver(lines.feed(event))
                 if event.kind in ("step", "cache"):
-                    self.post_message(BuildProgressed(job.pane, event.step, event.steps, event.kind == "cache"))
+                    self.post_message(BuildProgressed(job.pane, job.id, event.step, event.steps, event.kind == "cache"))
 
             try:
                 engine = self._engine()
             except EngineUnavailable as exc:
-                self.post_message(BuildFinished(job.pane, None, str(exc)))
+                self.post_message(BuildFinished(job.pane, job.id, None, f"no engine answered: {exc}"))
                 return
             try:
                 result = build_service(engine, self.stack, service, on_event, job.cancel)
+            except Exception as exc:  # whatever it was, the pane must end and say so, not spin forever
+                self.post_message(BuildFinished(job.pane, job.id, None, f"the build failed: {exc!r}"))
+                return
             finally:
                 engine.close()
             deliver(lines.flush())
-            self.post_message(BuildFinished(job.pane, result))
+            self.post_message(BuildFinished(job.pane, job.id, result))
 
         self.run_worker(work, thread=True, group="jobs", name=f"build-{service}", exit_on_error=False)
         self.call_after_refresh(pane.view.focus)
 
-    def on_build_progressed(self: SkidApp, message: BuildProgressed) -> None:
+    def _job_of(self: SkidApp, message: BuildProgressed | BuildFinished | SuiteStarted | SuiteFinished) -> Job | None:
+        """The job a message is about, if that pane still shows that run (closed, or run again: None)."""
         job = self.jobs.get(message.pane)
+        return job if job is not None and job.id == message.job else None
+
+    def on_build_progressed(self: SkidApp, message: BuildProgressed) -> None:
+        job = self._job_of(message)
         if job is None or job.state != "running":
             return
         if message.cached:
@@ -221,23 +232,25 @@ class JobsMixin:
         self._set_job_summary(job, running_summary(job, time.monotonic()))
 
     def on_build_finished(self: SkidApp, message: BuildFinished) -> None:
-        job = self.jobs.get(message.pane)
+        job = self._job_of(message)
         if job is None:
             return
         job.state = "done"
         result: BuildResult | None = message.result
+        if result is None:
+            summary = Text(f"✗ {job.name} could not build: {message.error}", style="bold red")
+            lines = [LogLine("", f"error: {message.error}", 2)]
+        else:
+            summary = build_summary(result)
+            lines = []
+            if not result.ok and result.failing_step is not None:
+                number = result.failing_step_number
+                where = f"step {number}/{result.steps}" if number else "step"
+                lines.append(LogLine("", f"✗ failed at {where}: {result.failing_step}", 2))
+            lines.append(LogLine("", summary.plain, 0 if result.ok else 2))
         with contextlib.suppress(NoMatches):
             pane = self.query_one(f"#{job.pane}", LogPane)
-            if result is None:
-                pane.add([LogLine("", f"error: no engine answered: {message.error}", 2)])
-                summary = Text(f"✗ could not build: {message.error}", style="bold red")
-            else:
-                summary = build_summary(result)
-                if not result.ok and result.failing_step is not None:
-                    number = result.failing_step_number
-                    where = f"step {number}/{result.steps}" if number else "step"
-                    pane.add([LogLine("", f"✗ failed at {where}: {result.failing_step}", 2)])
-                pane.add([LogLine("", summary.plain, 0 if result.ok else 2)])
+            pane.add(lines)
             pane.set_summary(summary)
         ok = result is not None and result.ok
         self.say(f"build {job.name}: {summary.plain}")
@@ -283,20 +296,25 @@ class JobsMixin:
                 engine = self._engine()
             except EngineUnavailable as exc:
                 for job, _ in queue:
-                    self.post_message(SuiteFinished(job.pane, None, str(exc)))
+                    self.post_message(SuiteFinished(job.pane, job.id, None, str(exc)))
                 return
             try:
                 for job, deliver in queue:
                     if job.cancel.is_set():
-                        self.post_message(SuiteFinished(job.pane, None, "cancelled before it started"))
+                        self.post_message(SuiteFinished(job.pane, job.id, None, "cancelled before it started"))
                         continue
-                    self.post_message(SuiteStarted(job.pane, time.monotonic()))
+                    self.post_message(SuiteStarted(job.pane, job.id, time.monotonic()))
 
                     def on_lines(texts: list[str], deliver: Callable[[list[LogLine]], None] = deliver) -> None:
                         deliver([LogLine("", t, 0) if t.startswith(NOTE) else LogLine("", t, 1) for t in texts])
 
-                    result = run_suite(engine, self.stack, self.stack.suites[job.name], limit, on_lines, job.cancel)
-                    self.post_message(SuiteFinished(job.pane, result))
+                    try:
+                        result = run_suite(engine, self.stack, self.stack.suites[job.name], limit, on_lines,
+                                           job.cancel)
+                    except Exception as exc:  # the pane must end and say so, and the next suite still runs
+                        self.post_message(SuiteFinished(job.pane, job.id, None, f"it failed: {exc!r}"))
+                        continue
+                    self.post_message(SuiteFinished(job.pane, job.id, result))
             finally:
                 engine.close()
 
@@ -308,7 +326,7 @@ class JobsMixin:
             self.query_one(f"#{pane_id_}", LogPane).view.focus()
 
     def on_suite_started(self: SkidApp, message: SuiteStarted) -> None:
-        job = self.jobs.get(message.pane)
+        job = self._job_of(message)
         if job is not None and job.state == "queued":
             job.state, job.started = "running", message.at
             self._set_job_summary(job, running_summary(job, time.monotonic()))
@@ -316,7 +334,7 @@ class JobsMixin:
                 self.panes.active = job.pane.removesuffix("-body")  # the pane of the suite that runs now
 
     def on_suite_finished(self: SkidApp, message: SuiteFinished) -> None:
-        job = self.jobs.get(message.pane)
+        job = self._job_of(message)
         if job is None:
             return
         job.state = "done"

@@ -85,9 +85,10 @@ class LogLinesArrived(Message):
 class BuildProgressed(Message):
     """A build began a step (step of steps), or the step it is on was a cache hit."""
 
-    def __init__(self, pane: str, step: int | None, steps: int | None, cached: bool) -> None:
+    def __init__(self, pane: str, job: int, step: int | None, steps: int | None, cached: bool) -> None:
         super().__init__()
         self.pane = pane
+        self.job = job  # which run of that pane: a late message of an earlier run is ignored
         self.step = step
         self.steps = steps
         self.cached = cached
@@ -96,9 +97,10 @@ class BuildProgressed(Message):
 class BuildFinished(Message):
     """A build ended: its result, or None with `error` when no engine answered."""
 
-    def __init__(self, pane: str, result: BuildResult | None, error: str = "") -> None:
+    def __init__(self, pane: str, job: int, result: BuildResult | None, error: str = "") -> None:
         super().__init__()
         self.pane = pane
+        self.job = job  # which run of that pane: a late message of an earlier run is ignored
         self.result = result
         self.error = error
 
@@ -106,17 +108,19 @@ class BuildFinished(Message):
 class SuiteStarted(Message):
     """A queued suite's turn came (at: monotonic seconds)."""
 
-    def __init__(self, pane: str, at: float) -> None:
+    def __init__(self, pane: str, job: int, at: float) -> None:
         super().__init__()
         self.pane = pane
+        self.job = job  # which run of that pane: a late message of an earlier run is ignored
         self.at = at
 
 
 class SuiteFinished(Message):
     """A suite ended: its result, or None with `error` when it never ran (no engine, cancelled first)."""
 
-    def __init__(self, pane: str, result: SuiteResult | None, error: str = "") -> None:
+    def __init__(self, pane: str, job: int, result: SuiteResult | None, error: str = "") -> None:
         super().__init__()
         self.pane = pane
+        self.job = job  # which run of that pane: a late message of an earlier run is ignored
         self.result = result
         self.error = error

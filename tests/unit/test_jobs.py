@@ -62,3 +62,26 @@ def test_running_summaries():
     assert running_summary(test, 0.0) == "queued (after the suites before it)"
     test.state, test.started = "running", 10.0
     assert running_summary(test, 13.5) == "▶ running · limit 512 MiB · 3.5 s"
+
+
+async def test_a_late_finish_of_an_earlier_run_does_not_end_the_new_one():
+    from skid_tui.model import LiveModel
+    from skid_tui.ui.app import SkidApp
+    from skid_tui.ui.messages import BuildFinished, SuiteFinished
+    from tests.factories import demo_stack
+
+    stack = demo_stack()
+    app = SkidApp(stack, None, lambda: [], watch=False, model=LiveModel(stack, None, peaks=None))
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane, _ = app.log_pane("test", "unit-pass", "test unit-pass")
+        earlier = Job("test", "unit-pass", pane.id, state="running")  # closed and run again meanwhile
+        now = Job("test", "unit-pass", pane.id, state="running")
+        app.jobs[pane.id] = now
+        app.post_message(SuiteFinished(pane.id, earlier.id, None, "cancelled"))
+        app.post_message(BuildFinished("pane-build-gone-body", 999, None, "its pane was closed"))
+        await pilot.pause()
+        assert now.state == "running" and pane.buffer.total == 0
+        app.post_message(SuiteFinished(pane.id, now.id, None, "no engine answered"))
+        await pilot.pause()
+        assert now.state == "done"
+        assert pane.summary.plain == "✗ unit-pass did not run: no engine answered"

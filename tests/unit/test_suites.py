@@ -332,3 +332,22 @@ def test_a_suite_image_needs_an_image_or_a_known_service():
     orphan = TestSuite(name="o", location=Location("x"), command=("true",), service="gone")
     with pytest.raises(ValueError, match="names no image and no known service"):
         suite_image(stack, orphan)
+
+
+def test_a_secret_interpolated_into_a_command_is_never_shown(tmp_path):
+    path = compose(tmp_path, """
+        db-check:
+          image: postgres:15-alpine
+          command: "psql postgres://u:${DB_PASSWORD}@db/x -c 'select ${LIMIT}'"
+    """)
+    stack = load_stack([path], environ={"DB_PASSWORD": "hunter2", "LIMIT": "42"})
+    suite = stack.suites["db-check"]
+    assert "hunter2" in " ".join(suite.command)  # the container still gets it
+    assert suite.shown_command() == "sh -c psql postgres://u:***@db/x -c 'select 42'"
+    assert "hunter2" not in repr(suite)
+
+
+def test_a_memory_limit_beyond_the_engine_int64_is_bad_input():
+    with pytest.raises(ValueError, match="more than the engine can take"):
+        parse_memory_limit("9999999999g")
+    assert parse_memory_limit("64g") == 64 * GiB

@@ -67,7 +67,7 @@ class SuitePickerScreen(ModalScreen[TestRequest | None]):
     @staticmethod
     def _selection(suite: TestSuite) -> Selection[str]:
         label = Text(suite.name, style="bold")
-        what = suite.description or " ".join(suite.command)
+        what = suite.description or suite.shown_command()
         label.append(f"  {what}", style="dim")
         return Selection(label, suite.name)
 
