@@ -257,7 +257,10 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
         # Every running panel in view: new numbers, and uptimes move on. Views are quantized to what is
         # visible, so a steady service does not repaint. Panels scrolled out of view wait until shown.
         running = {s for s in self.service_order if any(c.is_running for c in self.containers.get(s, ()))}
-        in_view = {p.service for p in self.query_one(ServiceGrid).visible_panels()}
+        try:
+            in_view = {p.service for p in self.query_one(ServiceGrid).visible_panels()}
+        except NoMatches:
+            return  # a sample that arrived while the app closes: nothing left to draw
         self._offscreen |= running - in_view
         self.refresh_panels([s for s in self.service_order if s in in_view and (s in running or s in self._offscreen)])
         self._offscreen -= in_view

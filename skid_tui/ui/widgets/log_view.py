@@ -3,6 +3,7 @@ timestamps and save. A pane out of sight takes lines into its buffer and draws n
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 from pathlib import Path
@@ -62,7 +63,10 @@ class LogView(ScrollView, can_focus=True):
         self.search_pattern: re.Pattern[str] | None = None
         self.current: int | None = None  # sequence number of the current search match
         self.stale = False  # lines arrived while out of sight
-        self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
+        # Strips of lines drawn lately, for redraws and short scrolls. Small on purpose: a Strip carries a
+        # dozen objects, and a thousand of them kept alive through a flood is what drives the garbage
+        # collector into full collections (tens of ms of the UI thread each).
+        self._cache: LRUCache[tuple, Strip] = LRUCache(256)
         self._synced_at = 0.0
         self._sync_pending = False
         self._base_style: Style | None = None
@@ -101,8 +105,15 @@ class LogView(ScrollView, can_focus=True):
         self._synced_at = time.monotonic()
         self.virtual_size = Size(self.buffer.width + (33 if self.timestamps else 0), self.buffer.view_len())
         if self.following:
+            top = self._top_seq()
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+            if self._top_seq() - top >= self.size.height:
+                self._cache.clear()  # a whole screen of new lines: nothing drawn before comes back
         self.refresh()
+
+    def _top_seq(self) -> int:
+        rows = self.buffer.view_len()
+        return self.buffer.seq_of_row(min(int(self.scroll_y), rows - 1)) if rows else 0
 
     # -- drawing --------------------------------------------------------------------------------------------
 
@@ -240,6 +251,25 @@ class LogView(ScrollView, can_focus=True):
             self.post_message(self.StatusChanged())
 
 
+_heap_frozen = False
+
+
+def freeze_long_lived_objects() -> None:
+    """Take everything alive now out of the garbage collector's full collections, once per process.
+
+    The dashboard holds about 80,000 long-lived objects (widgets, CSS, styles, the engine client). A full
+    collection walks them all: 40-60 ms of the UI thread, 100 ms and more on a busy 2-core machine, and a
+    log flood's allocations make one due within a second or two. Frozen, they are skipped and a full
+    collection takes a few ms. Called when the first log pane mounts, after the app has built itself;
+    collected first, so no garbage is kept for good.
+    """
+    global _heap_frozen
+    if not _heap_frozen:
+        _heap_frozen = True
+        gc.collect()
+        gc.freeze()
+
+
 class LogPane(Vertical):
     """A titled log view with its status line and a search box."""
 
@@ -265,6 +295,9 @@ class LogPane(Vertical):
         search = Input(placeholder="search (a regular expression); enter finds, escape closes", classes="log-search")
         search.display = False
         yield search
+
+    def on_mount(self) -> None:
+        freeze_long_lived_objects()
 
     def add(self, lines: list[LogLine]) -> None:
         self.buffer.extend(lines)
@@ -302,7 +335,8 @@ class LogPane(Vertical):
 
     def refresh_status(self) -> None:
         if self.is_mounted:
-            self.query_one(".log-status", Static).update(self.status_text())
+            # One row whatever it says (.log-status has height 1): no layout of the whole screen for it.
+            self.query_one(".log-status", Static).update(self.status_text(), layout=False)
 
     @on(LogView.StatusChanged)
     def status_changed(self) -> None:
