@@ -143,7 +143,9 @@ class LogView(ScrollView, can_focus=True):
             text.append(line.ts[:23].replace("T", " "), style=TS_STYLE)
             text.append(" ")
         start = len(text)
-        text.append(line.text, style=STREAM_STYLES.get(line.stream))
+        # A Text without spans renders unstyled, ignoring its own style: plain stdout would lose the
+        # pane's background, so it gets a span of the base style.
+        text.append(line.text, style=STREAM_STYLES.get(line.stream) or self._base_style)
         if self.search_pattern is not None:
             highlight = CURRENT_STYLE if seq == self.current else MATCH_STYLE
             for m in self.search_pattern.finditer(line.text):
