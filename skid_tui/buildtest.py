@@ -95,6 +95,30 @@ def _interruptible(work: Callable[[threading.Event], T], cancel: threading.Event
     return (box[0] if box else None), interrupted
 
 
+def _in_turn(
+    engine: Engine,
+    names: Sequence[str],
+    start: Callable[[str], Callable[[threading.Event], T]],
+    summary: Callable[[T], Text],
+    out: Console,
+) -> tuple[list[T], bool]:
+    """Run each name's work (start(name) prints its header and returns it) one after another, each ended
+    by its summary line; Ctrl-C cancels the one running and stops there. (results, interrupted)"""
+    results: list[T] = []
+    interrupted = False
+    try:
+        for name in names:
+            result, interrupted = _interruptible(start(name), threading.Event())
+            if result is not None:
+                results.append(result)
+                out.print(summary(result), soft_wrap=True)
+            if interrupted:
+                break
+    finally:
+        engine.close()
+    return results, interrupted
+
+
 # -- skid build ----------------------------------------------------------------------------------------
 
 
@@ -183,28 +207,22 @@ def cmd_build(stack: Stack, options: Options, services: list[str], out: Console)
     engine = _connect(options)
     if engine is None:
         return EXIT_FAILED
-    results: list[BuildResult] = []
-    interrupted = False
-    try:
-        for name in names:
-            build = stack.services[name].build
-            assert build is not None
-            header = f"Building {name}: {image_tag(stack, name)} from {_shown(build.context)} ({build.dockerfile})"
-            out.print(Text(header, style="bold"), soft_wrap=True)
-            printer = BuildPrinter(out)
+    def start(name: str) -> Callable[[threading.Event], BuildResult]:
+        build = stack.services[name].build
+        assert build is not None
+        header = f"Building {name}: {image_tag(stack, name)} from {_shown(build.context)} ({build.dockerfile})"
+        out.print(Text(header, style="bold"), soft_wrap=True)
+        printer = BuildPrinter(out)
 
-            def work(cancel: threading.Event, name: str = name, printer: BuildPrinter = printer) -> BuildResult:
+        def work(cancel: threading.Event) -> BuildResult:
+            try:
                 return build_service(engine, stack, name, printer, cancel)
+            finally:
+                printer.flush()
 
-            result, interrupted = _interruptible(work, threading.Event())
-            printer.flush()
-            if result is not None:
-                results.append(result)
-                out.print(build_summary(result), soft_wrap=True)
-            if interrupted:
-                break
-    finally:
-        engine.close()
+        return work
+
+    results, interrupted = _in_turn(engine, names, start, build_summary, out)
     if len(names) > 1 and not interrupted:
         failed = [r.service for r in results if not r.ok]
         tail = f"; failed: {', '.join(failed)}" if failed else ""
@@ -259,9 +277,6 @@ def cmd_test(stack: Stack, options: Options, suites: list[str], memory_limit: st
     engine = _connect(options)
     if engine is None:
         return EXIT_FAILED
-    results: list[SuiteResult] = []
-    interrupted = False
-
     def print_lines(lines: list[str]) -> None:
         for line in lines:
             if line.startswith(NOTE):
@@ -269,23 +284,12 @@ def cmd_test(stack: Stack, options: Options, suites: list[str], memory_limit: st
             else:
                 out.print(Text.from_ansi(line), soft_wrap=True)
 
-    try:
-        for name in names:
-            suite = stack.suites[name]
-            about = suite.description or suite.shown_command()
-            out.print(Text(f"▶ {name}: {about}", style="bold"), soft_wrap=True)
+    def start(name: str) -> Callable[[threading.Event], SuiteResult]:
+        suite = stack.suites[name]
+        out.print(Text(f"▶ {name}: {suite.description or suite.shown_command()}", style="bold"), soft_wrap=True)
+        return lambda cancel: run_suite(engine, stack, suite, limit, print_lines, cancel)
 
-            def work(cancel: threading.Event, suite_name: str = name) -> SuiteResult:
-                return run_suite(engine, stack, stack.suites[suite_name], limit, print_lines, cancel)
-
-            result, interrupted = _interruptible(work, threading.Event())
-            if result is not None:
-                results.append(result)
-                out.print(suite_summary(result), soft_wrap=True)
-            if interrupted:
-                break
-    finally:
-        engine.close()
+    results, interrupted = _in_turn(engine, names, start, suite_summary, out)
     if len(names) > 1 and not interrupted:
         counts = {"passed": 0, "failed": 0, "oom": 0, "error": 0}
         for r in results:

@@ -22,10 +22,10 @@ from textual.css.query import NoMatches
 from skid_tui.buildtest import build_summary, seconds_text, suite_summary
 from skid_tui.engine.builds import BuildEvent, BuildResult, build_service, image_tag
 from skid_tui.engine.client import Engine, EngineUnavailable
-from skid_tui.engine.logs import LineMailbox, LogLine
+from skid_tui.engine.logs import LogLine
 from skid_tui.engine.testrun import MEMORY_LEVELS, NOTE, SuiteResult, parse_memory_limit, run_suite
 from skid_tui.stack import format_bytes
-from skid_tui.ui.messages import BuildFinished, BuildProgressed, LogLinesArrived, SuiteFinished, SuiteStarted
+from skid_tui.ui.messages import BuildProgressed, JobFinished, JobMessage, SuiteStarted
 from skid_tui.ui.panes import pane_id
 from skid_tui.ui.screens.tests import SuitePickerScreen, TestRequest
 from skid_tui.ui.widgets.log_view import LogPane
@@ -130,18 +130,6 @@ class JobsMixin:
         self.jobs: dict[str, Job] = {}  # pane id -> the job feeding it (the newest, once finished)
         self.test_limit = "medium"  # the picker starts where the user left it
 
-    def _job_lines(self: SkidApp, pane: LogPane) -> Callable[[list[LogLine]], None]:
-        """A thread-safe sink for a job's lines: into the pane's mailbox, one wake-up at a time."""
-        mailbox = LineMailbox()
-        self.mailboxes[pane.id] = mailbox
-        pid = pane.id
-
-        def deliver(lines: list[LogLine]) -> None:
-            if lines and mailbox.put(lines):
-                self.post_message(LogLinesArrived(pid))
-
-        return deliver
-
     def _engine(self: SkidApp) -> Engine:
         return Engine.first_answering(self.candidates())
 
@@ -186,7 +174,7 @@ class JobsMixin:
         tag = image_tag(self.stack, service)
         self.note(pane, f"building {tag} from {spec.build.context} ({spec.build.dockerfile}) through the Engine API")
         self._set_job_summary(job, running_summary(job, time.monotonic()))
-        deliver = self._job_lines(pane)
+        deliver = self.pane_sink(pane)
         self.say(f"build {service}: started ({tag})")
         self._start_ticker()
 
@@ -201,22 +189,22 @@ class JobsMixin:
             try:
                 engine = self._engine()
             except EngineUnavailable as exc:
-                self.post_message(BuildFinished(job.pane, job.id, None, f"no engine answered: {exc}"))
+                self.post_message(JobFinished(job.pane, job.id, None, f"no engine answered: {exc}"))
                 return
             try:
                 result = build_service(engine, self.stack, service, on_event, job.cancel)
             except Exception as exc:  # whatever it was, the pane must end and say so, not spin forever
-                self.post_message(BuildFinished(job.pane, job.id, None, f"the build failed: {exc!r}"))
+                self.post_message(JobFinished(job.pane, job.id, None, f"the build failed: {exc!r}"))
                 return
             finally:
                 engine.close()
             deliver(lines.flush())
-            self.post_message(BuildFinished(job.pane, job.id, result))
+            self.post_message(JobFinished(job.pane, job.id, result))
 
         self.run_worker(work, thread=True, group="jobs", name=f"build-{service}", exit_on_error=False)
         self.call_after_refresh(pane.view.focus)
 
-    def _job_of(self: SkidApp, message: BuildProgressed | BuildFinished | SuiteStarted | SuiteFinished) -> Job | None:
+    def _job_of(self: SkidApp, message: JobMessage) -> Job | None:
         """The job a message is about, if that pane still shows that run (closed, or run again: None)."""
         job = self.jobs.get(message.pane)
         return job if job is not None and job.id == message.job else None
@@ -230,31 +218,6 @@ class JobsMixin:
         else:
             job.step, job.steps = message.step, message.steps
         self._set_job_summary(job, running_summary(job, time.monotonic()))
-
-    def on_build_finished(self: SkidApp, message: BuildFinished) -> None:
-        job = self._job_of(message)
-        if job is None:
-            return
-        job.state = "done"
-        result: BuildResult | None = message.result
-        if result is None:
-            summary = Text(f"✗ {job.name} could not build: {message.error}", style="bold red")
-            lines = [LogLine("", f"error: {message.error}", 2)]
-        else:
-            summary = build_summary(result)
-            lines = []
-            if not result.ok and result.failing_step is not None:
-                number = result.failing_step_number
-                where = f"step {number}/{result.steps}" if number else "step"
-                lines.append(LogLine("", f"✗ failed at {where}: {result.failing_step}", 2))
-            lines.append(LogLine("", summary.plain, 0 if result.ok else 2))
-        with contextlib.suppress(NoMatches):
-            pane = self.query_one(f"#{job.pane}", LogPane)
-            pane.add(lines)
-            pane.set_summary(summary)
-        ok = result is not None and result.ok
-        self.say(f"build {job.name}: {summary.plain}")
-        self.notify(summary.plain, severity="information" if ok else "error", timeout=6)
 
     # -- test runs ------------------------------------------------------------------------------------------
 
@@ -282,7 +245,7 @@ class JobsMixin:
             job = Job("test", suite, pane.id, limit=limit)
             self.jobs[pane.id] = job
             self._set_job_summary(job, running_summary(job, time.monotonic()))
-            queue.append((job, self._job_lines(pane)))
+            queue.append((job, self.pane_sink(pane)))
         if not queue:
             return
         first = queue[0][0]
@@ -296,12 +259,12 @@ class JobsMixin:
                 engine = self._engine()
             except EngineUnavailable as exc:
                 for job, _ in queue:
-                    self.post_message(SuiteFinished(job.pane, job.id, None, str(exc)))
+                    self.post_message(JobFinished(job.pane, job.id, None, str(exc)))
                 return
             try:
                 for job, deliver in queue:
                     if job.cancel.is_set():
-                        self.post_message(SuiteFinished(job.pane, job.id, None, "cancelled before it started"))
+                        self.post_message(JobFinished(job.pane, job.id, None, "cancelled before it started"))
                         continue
                     self.post_message(SuiteStarted(job.pane, job.id, time.monotonic()))
 
@@ -312,9 +275,9 @@ class JobsMixin:
                         result = run_suite(engine, self.stack, self.stack.suites[job.name], limit, on_lines,
                                            job.cancel)
                     except Exception as exc:  # the pane must end and say so, and the next suite still runs
-                        self.post_message(SuiteFinished(job.pane, job.id, None, f"it failed: {exc!r}"))
+                        self.post_message(JobFinished(job.pane, job.id, None, f"it failed: {exc!r}"))
                         continue
-                    self.post_message(SuiteFinished(job.pane, job.id, result))
+                    self.post_message(JobFinished(job.pane, job.id, result))
             finally:
                 engine.close()
 
@@ -333,23 +296,32 @@ class JobsMixin:
             with contextlib.suppress(NoMatches):
                 self.panes.active = job.pane.removesuffix("-body")  # the pane of the suite that runs now
 
-    def on_suite_finished(self: SkidApp, message: SuiteFinished) -> None:
+    def on_job_finished(self: SkidApp, message: JobFinished) -> None:
         job = self._job_of(message)
         if job is None:
             return
         job.state = "done"
-        result: SuiteResult | None = message.result
-        if result is None:
-            summary = Text(f"✗ {job.name} did not run: {message.error}", style="yellow")
+        result = message.result
+        lines: list[LogLine] = []
+        if isinstance(result, BuildResult):
+            ok, summary = result.ok, build_summary(result)
+            if not ok and result.failing_step is not None:
+                number = result.failing_step_number
+                where = f"step {number}/{result.steps}" if number else "step"
+                lines.append(LogLine("", f"✗ failed at {where}: {result.failing_step}", 2))
+        elif isinstance(result, SuiteResult):
+            ok, summary = result.passed, suite_summary(result)
+        elif job.kind == "build":
+            ok, summary = False, Text(f"✗ {job.name} could not build: {message.error}", style="bold red")
         else:
-            summary = suite_summary(result)
+            ok, summary = False, Text(f"✗ {job.name} did not run: {message.error}", style="yellow")
+        lines.append(LogLine("", summary.plain, 0 if ok else 2))
         with contextlib.suppress(NoMatches):
             pane = self.query_one(f"#{job.pane}", LogPane)
-            pane.add([LogLine("", summary.plain, 0 if result is not None and result.passed else 2)])
+            pane.add(lines)
             pane.set_summary(summary)
-        passed = result is not None and result.passed
-        self.say(f"test {summary.plain.removeprefix('✓ ').removeprefix('✗ ')}")
-        self.notify(summary.plain, severity="information" if passed else "error", timeout=6)
+        self.say(f"{job.kind} {job.name}: {summary.plain}")
+        self.notify(summary.plain, severity="information" if ok else "error", timeout=6)
 
     # -- cancel ---------------------------------------------------------------------------------------------
 

@@ -82,45 +82,37 @@ class LogLinesArrived(Message):
         self.lines = lines or []
 
 
-class BuildProgressed(Message):
+class JobMessage(Message):
+    """About one run (`job`) of a build or a test pane: a late message of an earlier run is ignored."""
+
+    def __init__(self, pane: str, job: int) -> None:
+        super().__init__()
+        self.pane = pane
+        self.job = job
+
+
+class BuildProgressed(JobMessage):
     """A build began a step (step of steps), or the step it is on was a cache hit."""
 
     def __init__(self, pane: str, job: int, step: int | None, steps: int | None, cached: bool) -> None:
-        super().__init__()
-        self.pane = pane
-        self.job = job  # which run of that pane: a late message of an earlier run is ignored
+        super().__init__(pane, job)
         self.step = step
         self.steps = steps
         self.cached = cached
 
 
-class BuildFinished(Message):
-    """A build ended: its result, or None with `error` when no engine answered."""
-
-    def __init__(self, pane: str, job: int, result: BuildResult | None, error: str = "") -> None:
-        super().__init__()
-        self.pane = pane
-        self.job = job  # which run of that pane: a late message of an earlier run is ignored
-        self.result = result
-        self.error = error
-
-
-class SuiteStarted(Message):
+class SuiteStarted(JobMessage):
     """A queued suite's turn came (at: monotonic seconds)."""
 
     def __init__(self, pane: str, job: int, at: float) -> None:
-        super().__init__()
-        self.pane = pane
-        self.job = job  # which run of that pane: a late message of an earlier run is ignored
+        super().__init__(pane, job)
         self.at = at
 
 
-class SuiteFinished(Message):
-    """A suite ended: its result, or None with `error` when it never ran (no engine, cancelled first)."""
+class JobFinished(JobMessage):
+    """A build or a suite ended: its result, or None with `error` when it never ran or failed unexpectedly."""
 
-    def __init__(self, pane: str, job: int, result: SuiteResult | None, error: str = "") -> None:
-        super().__init__()
-        self.pane = pane
-        self.job = job  # which run of that pane: a late message of an earlier run is ignored
+    def __init__(self, pane: str, job: int, result: BuildResult | SuiteResult | None, error: str = "") -> None:
+        super().__init__(pane, job)
         self.result = result
         self.error = error

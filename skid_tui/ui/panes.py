@@ -7,6 +7,7 @@ without drawing and catches up when shown.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from textual.css.query import NoMatches
@@ -92,18 +93,24 @@ class PanesMixin:
         pane, made = self.log_pane("logs", service, f"logs {service}")
         self.show_panes(pane_id("logs", service))
         if made:
-            mailbox = LineMailbox()
-            self.mailboxes[pane.id] = mailbox
-
-            def deliver(lines: list[LogLine], pid: str = pane.id, box: LineMailbox = mailbox) -> None:
-                if box.put(lines):
-                    self.post_message(LogLinesArrived(pid))
-
             follower = LogFollower(lambda: Engine.first_answering(self.candidates()),
-                                   service_container(self.stack.project, service), deliver)
+                                   service_container(self.stack.project, service), self.pane_sink(pane))
             self.followers[pane.id] = follower
             self.run_worker(follower.run, thread=True, group="logs", name=f"logs-{service}", exit_on_error=False)
         self.call_after_refresh(pane.view.focus)
+
+    def pane_sink(self: SkidApp, pane: LogPane) -> Callable[[Sequence[LogLine]], None]:
+        """A thread-safe sink for a pane's lines (a log follower's, a build's, a test run's): into the pane's
+        mailbox, with one wake-up of the UI at a time however fast they come."""
+        mailbox = LineMailbox()
+        self.mailboxes[pane.id] = mailbox
+        pid = pane.id
+
+        def deliver(lines: Sequence[LogLine]) -> None:
+            if lines and mailbox.put(lines):
+                self.post_message(LogLinesArrived(pid))
+
+        return deliver
 
     def on_log_lines_arrived(self: SkidApp, message: LogLinesArrived) -> None:
         box = self.mailboxes.get(message.pane)

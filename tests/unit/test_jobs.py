@@ -67,7 +67,7 @@ def test_running_summaries():
 async def test_a_late_finish_of_an_earlier_run_does_not_end_the_new_one():
     from skid_tui.model import LiveModel
     from skid_tui.ui.app import SkidApp
-    from skid_tui.ui.messages import BuildFinished, SuiteFinished
+    from skid_tui.ui.messages import JobFinished
     from tests.factories import demo_stack
 
     stack = demo_stack()
@@ -77,11 +77,11 @@ async def test_a_late_finish_of_an_earlier_run_does_not_end_the_new_one():
         earlier = Job("test", "unit-pass", pane.id, state="running")  # closed and run again meanwhile
         now = Job("test", "unit-pass", pane.id, state="running")
         app.jobs[pane.id] = now
-        app.post_message(SuiteFinished(pane.id, earlier.id, None, "cancelled"))
-        app.post_message(BuildFinished("pane-build-gone-body", 999, None, "its pane was closed"))
+        app.post_message(JobFinished(pane.id, earlier.id, None, "cancelled"))
+        app.post_message(JobFinished("pane-build-gone-body", 999, None, "its pane was closed"))
         await pilot.pause()
         assert now.state == "running" and pane.buffer.total == 0
-        app.post_message(SuiteFinished(pane.id, now.id, None, "no engine answered"))
+        app.post_message(JobFinished(pane.id, now.id, None, "no engine answered"))
         await pilot.pause()
         assert now.state == "done"
         assert pane.summary.plain == "✗ unit-pass did not run: no engine answered"
