@@ -25,6 +25,7 @@ from skid_tui.engine.builds import BuildEvent, BuildResult, build_service, build
 from skid_tui.engine.client import Engine, EngineUnavailable
 from skid_tui.engine.discovery import engine_candidates
 from skid_tui.engine.testrun import NOTE, SuiteResult, parse_memory_limit, run_suite
+from skid_tui.safe_text import rich_text, strip_sgr, visible
 from skid_tui.stack import Stack, format_bytes
 
 EXIT_OK = 0
@@ -41,7 +42,7 @@ class BadInput(Exception):
 
 
 def _say(message: str) -> None:
-    print(f"skid: {message}", file=sys.stderr, flush=True)
+    print(visible(f"skid: {message}"), file=sys.stderr, flush=True)
 
 
 def _connect(options: Options) -> Engine | None:
@@ -163,13 +164,13 @@ class BuildPrinter:
         if event.kind == "cache":
             self.out.print(Text("  (cached)", style="cyan"), soft_wrap=True)
         elif event.kind == "warning":
-            self.out.print(Text("  ") + Text.from_ansi(event.text, style="yellow"), soft_wrap=True)
+            self.out.print(Text("  ") + rich_text(event.text, style="yellow"), soft_wrap=True)
         elif event.kind == "error":
             self.out.print(Text(f"error: {event.text}", style="bold red"), soft_wrap=True)
-        elif Text.from_ansi(event.text).plain.startswith((*_NOISE, "Sending build context")):
-            self.out.print(Text(Text.from_ansi(event.text).plain.strip(), style="dim"), soft_wrap=True)
+        elif strip_sgr(event.text).startswith((*_NOISE, "Sending build context")):
+            self.out.print(Text(strip_sgr(event.text).strip(), style="dim"), soft_wrap=True)
         else:
-            self.out.print(Text("  ") + Text.from_ansi(event.text), soft_wrap=True)
+            self.out.print(Text("  ") + rich_text(event.text), soft_wrap=True)
 
     def flush(self) -> None:
         if self.pending is not None:
@@ -282,7 +283,7 @@ def cmd_test(stack: Stack, options: Options, suites: list[str], memory_limit: st
             if line.startswith(NOTE):
                 out.print(Text(line, style="dim"), soft_wrap=True)
             else:
-                out.print(Text.from_ansi(line), soft_wrap=True)
+                out.print(rich_text(line), soft_wrap=True)
 
     def start(name: str) -> Callable[[threading.Event], SuiteResult]:
         suite = stack.suites[name]

@@ -9,8 +9,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.segment import Segment
 from rich.table import Table
+from rich.text import Text
 
 from skid_tui import __version__
 from skid_tui.config import Options, UsageError, active_profile, load
@@ -18,6 +20,7 @@ from skid_tui.engine.client import ENGINE_ERRORS, Engine, EngineUnavailable, des
 from skid_tui.engine.containers import read_project, service_containers
 from skid_tui.engine.discovery import engine_candidates
 from skid_tui.model.active import remembered_profile
+from skid_tui.safe_text import is_safe, terminal_line, visible, visible_lines
 from skid_tui.stack import ConfigError, Stack, format_bytes
 
 EXIT_USAGE = 2  # bad input: a config error, an unknown option or profile
@@ -29,6 +32,36 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see `skid --help`)\n")
+
+
+class SafeConsole(Console):
+    """A Console that never parses markup and shows every control character of what it prints as text.
+
+    Names, labels, images and compose output come from containers and files: a `[bold]` in a label stays
+    `[bold]`, an ESC in a container name reaches the terminal as `^[`. Only Rich's own styling (control
+    segments and styles) reaches the terminal as escape sequences.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, highlight=False, emoji=False, **kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        # Strings (table cells, print arguments) are made visible before layout, so columns fit what shows.
+        kwargs["markup"] = False
+        return super().render_str(visible_lines(text), **kwargs)
+
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> RenderResult:
+        # The backstop: a Text built from data elsewhere is made visible here, at the last moment.
+        for segment in super().render(renderable, options):
+            if segment.control is None and not is_safe(segment.text):
+                yield Segment(visible_lines(segment.text), segment.style)
+            else:
+                yield segment
+
+
+def say(message: str) -> None:
+    """One line on stderr; text from files or the engine in it is shown, not obeyed."""
+    print(visible(message), file=sys.stderr)
 
 
 def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -129,10 +162,10 @@ def load_or_exit(options: Options, err: Console) -> Stack:
         stack = load(options)
     except ConfigError as exc:
         for issue in exc.issues:
-            print(issue, file=sys.stderr)
+            say(str(issue))
         raise SystemExit(EXIT_USAGE) from None
     for warning in stack.warnings:
-        print(warning, file=sys.stderr)
+        say(str(warning))
     return stack
 
 
@@ -176,8 +209,8 @@ def cmd_check(stack: Stack, as_json: bool, out: Console) -> int:
     if as_json:
         print(json.dumps(check_report(stack), indent=2))
         return 0
-    out.print(f"[bold]{stack.project}[/]: {len(stack.services)} services from "
-              f"{', '.join(str(f) for f in stack.compose_files)}", soft_wrap=True)
+    out.print(Text.assemble((stack.project, "bold"), f": {len(stack.services)} services from "
+                            f"{', '.join(str(f) for f in stack.compose_files)}"), soft_wrap=True)
     services = Table(title="Services", title_justify="left", box=None, pad_edge=False)
     for col, justify in (("service", "left"), ("standard", "right"), ("maximum", "right"),
                          ("cpus res/limit", "right"), ("profiles", "left")):
@@ -199,11 +232,11 @@ def cmd_check(stack: Stack, as_json: bool, out: Console) -> int:
     for p in stack.profiles.values():
         std, mx = stack.profile_totals(p)
         if mx <= p.host_budget:
-            verdict = "[green]fits[/]"
+            verdict = Text("fits", style="green")
         elif std <= p.host_budget:
-            verdict = "[yellow]tight[/]"
+            verdict = Text("tight", style="yellow")
         else:
-            verdict = "[red]over[/]"
+            verdict = Text("over", style="red")
         profiles.add_row(p.name, format_bytes(std), format_bytes(mx), format_bytes(p.host_budget), verdict,
                          ", ".join(p.services))
     out.print(profiles)
@@ -214,7 +247,7 @@ def connect_or_exit(options: Options) -> Engine:
     try:
         return Engine.first_answering(engine_candidates(options.host))
     except EngineUnavailable as exc:
-        print(f"skid: {exc}", file=sys.stderr)
+        say(f"skid: {exc}")
         raise SystemExit(EXIT_ENGINE) from None
 
 
@@ -238,7 +271,7 @@ def cmd_status(stack: Stack, options: Options, as_json: bool, out: Console) -> i
     try:
         rows = status_rows(stack, engine)
     except ENGINE_ERRORS as exc:
-        print(f"skid: engine failed while listing containers: {describe_error(exc)}", file=sys.stderr)
+        say(f"skid: engine failed while listing containers: {describe_error(exc)}")
         return EXIT_ENGINE
     finally:
         engine.close()
@@ -251,10 +284,10 @@ def cmd_status(stack: Stack, options: Options, as_json: bool, out: Console) -> i
     colours = {"running": "green", "exited": "red", "not created": "dim"}
     for r in rows:
         state = r["state"] + (f" ({r['exit_code']})" if r.get("exit_code") is not None else "")
-        table.add_row(r["service"], f"[{colours.get(r['state'], 'yellow')}]{state}[/]", r["health"] or "-",
+        table.add_row(r["service"], Text(state, style=colours.get(r["state"], "yellow")), r["health"] or "-",
                       r["container"] or "-")
-    out.print(f"[dim]{engine.info.describe()} at {engine.info.candidate.describe()} · project "
-              f"{stack.project}[/]", soft_wrap=True)
+    out.print(Text(f"{engine.info.describe()} at {engine.info.candidate.describe()} · project {stack.project}",
+                   style="dim"), soft_wrap=True)
     out.print(table)
     return 0
 
@@ -274,7 +307,7 @@ def cmd_monitor(stack: Stack, options: Options, args: argparse.Namespace, out: C
             except KeyboardInterrupt:
                 return 0
         if not wait_complete(feed):
-            print(f"skid: {model.engine.message or 'no container engine answered'}", file=sys.stderr)
+            say(f"skid: {model.engine.message or 'no container engine answered'}")
             return EXIT_ENGINE
         if args.json:
             print(json.dumps(model.to_json(), indent=2))
@@ -293,8 +326,12 @@ def cmd_logs(stack: Stack, options: Options, args: argparse.Namespace) -> int:
         raise UsageError(f"--tail must be 0 or more, not {args.tail}")
     resolve = service_container(stack.project, args.service)
 
+    # Piped, lines go out as the container wrote them (as `docker logs` does); on a terminal, only their colours
+    # are obeyed: a title change, a clear screen or a cursor move in a log line is shown as text.
+    shown = terminal_line if sys.stdout.isatty() else str
+
     def emit(lines: list[LogLine]) -> None:
-        text = "".join(f"{line.ts} {line.text}\n" if args.timestamps and line.ts else f"{line.text}\n"
+        text = "".join(f"{line.ts} {shown(line.text)}\n" if args.timestamps and line.ts else f"{shown(line.text)}\n"
                        for line in lines)
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -310,13 +347,13 @@ def cmd_logs(stack: Stack, options: Options, args: argparse.Namespace) -> int:
     try:
         current = resolve(engine)
         if current is None:
-            print(f"skid: {args.service} has no container (start it with `skid up {args.service}`)", file=sys.stderr)
+            say(f"skid: {args.service} has no container (start it with `skid up {args.service}`)")
             return EXIT_ENGINE
         for batch in read_lines(open_logs(engine, current.id, follow=False, tail=args.tail, since=None),
                                 multiplexed=not current.tty):
             emit(batch)
     except ENGINE_ERRORS as exc:
-        print(f"skid: reading the logs of {args.service} failed: {describe_error(exc)}", file=sys.stderr)
+        say(f"skid: reading the logs of {args.service} failed: {describe_error(exc)}")
         return EXIT_ENGINE
     finally:
         engine.close()
@@ -355,8 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     options = options_from(args)
     # Piped output has no terminal width to honour: do not squeeze tables into 80 columns.
-    out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-    err = Console(stderr=True, highlight=False)
+    out = SafeConsole(width=None if sys.stdout.isatty() else 160)
+    err = SafeConsole(stderr=True)
     try:
         stack = load_or_exit(options, err)
         if options.profile:
@@ -380,7 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return lifecycle_command(command, stack, options, args, out)
         return cmd_dashboard(stack, options)
     except UsageError as exc:
-        print(f"skid: {exc}", file=sys.stderr)
+        say(f"skid: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

@@ -37,6 +37,7 @@ from skid_tui.model import LiveModel, PeakStore
 from skid_tui.model.active import remember_profile, remembered_profile
 from skid_tui.model.planning import ProfilePlan, StartCheck, plan_profile, start_check
 from skid_tui.monitor import ModelFeed, render, wait_complete
+from skid_tui.safe_text import visible
 from skid_tui.stack import Profile, Stack, format_bytes
 
 EXIT_OK = 0
@@ -54,7 +55,7 @@ class BadInput(Exception):
 
 def _say(message: str) -> None:
     """Errors go to stderr as one line, so `skid up ... | tee log` still shows them."""
-    print(f"skid: {message}", file=sys.stderr, flush=True)
+    print(visible(f"skid: {message}"), file=sys.stderr, flush=True)
 
 
 def _one_line_errors(fn: Callable[P, int]) -> Callable[P, int]:

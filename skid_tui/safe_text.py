@@ -158,3 +158,30 @@ def rich_text(s: str, style: str | Style | None = None, *, sgr: bool = True) -> 
     if pos < len(s):
         text.append(_visible_segment(s[pos:], len(text)), style=_style_of(state))
     return text
+
+
+def terminal_line(s: str) -> str:
+    """s for a terminal that renders colour: SGR sequences kept as they are, every other control visible.
+
+    A line that leaves a colour on is reset at its end, so the next line (and the prompt) is not coloured.
+    """
+    if _UNSAFE.search(s) is None:
+        return s
+    out: list[str] = []
+    pos = column = 0
+    for m in _SGR.finditer(s):
+        piece = _visible_segment(s[pos : m.start()], column)
+        out += (piece, m.group())
+        column += len(piece)
+        pos = m.end()
+    out.append(_visible_segment(s[pos:], column))
+    if len(out) > 1:
+        out.append("\x1b[0m")
+    return "".join(out)
+
+
+def visible_lines(s: str) -> str:
+    """A block of text shown line by line: newlines stay, every other control character is made visible."""
+    if _UNSAFE.search(s) is None:
+        return s
+    return "\n".join(visible(part) for part in s.split("\n"))

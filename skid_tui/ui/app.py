@@ -15,6 +15,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -23,6 +24,7 @@ from skid_tui.engine.discovery import HOW_TO_START, EngineCandidate
 from skid_tui.engine.sampler import StatsBatch, StatsMode
 from skid_tui.engine.watcher import EngineStatus, StackWatcher, WatchUpdate
 from skid_tui.model import LiveModel, PeakStore
+from skid_tui.safe_text import visible, visible_lines
 from skid_tui.stack import Profile, Stack, format_bytes
 from skid_tui.ui.commands import ServiceCommands
 from skid_tui.ui.jobs import JobsMixin
@@ -93,6 +95,13 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Keys", id="app.help"),
     ]
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification (the widgets' too) shows its text as text: names, errors and compose output in it
+        come from files and containers, so no markup is parsed and no control character reaches the terminal."""
+        super().notify(visible_lines(message), title=visible(title), severity=severity, timeout=timeout,
+                       markup=False)
 
     def __init__(
         self,

@@ -24,6 +24,7 @@ from skid_tui.engine.builds import BuildEvent, BuildResult, build_service, image
 from skid_tui.engine.client import Engine, EngineUnavailable
 from skid_tui.engine.logs import LogLine
 from skid_tui.engine.testrun import MEMORY_LEVELS, NOTE, SuiteResult, parse_memory_limit, run_suite
+from skid_tui.safe_text import strip_sgr
 from skid_tui.stack import format_bytes
 from skid_tui.ui.messages import BuildProgressed, JobFinished, JobMessage, SuiteStarted
 from skid_tui.ui.panes import pane_id
@@ -93,7 +94,8 @@ class BuildLines:
             self.pending = None
             return [line]
         out = self.flush()
-        plain = Text.from_ansi(event.text).plain  # the engine colours a RUN's stderr: the pane styles by kind
+        # The engine colours a RUN's stderr: the pane styles by kind. Other escapes are shown as text.
+        plain = strip_sgr(event.text.rstrip("\r\n"))
         if event.kind == "error":
             out.append(LogLine("", f"error: {plain}", 2))
         elif event.kind == "warning":

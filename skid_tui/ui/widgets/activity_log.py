@@ -6,6 +6,8 @@ import time
 
 from textual.widgets import Log
 
+from skid_tui.safe_text import visible
+
 
 class ActivityLog(Log):
     """A plain-string log (only visible lines are drawn), bounded, at the foot of the dashboard."""
@@ -18,8 +20,9 @@ class ActivityLog(Log):
 
     def say(self, text: str) -> None:
         """One line with the time in front."""
-        self.write_line(f"{time.strftime('%H:%M:%S')} {text}")
+        # Log writes its strings to the screen as they are: compose output and names are made visible first.
+        self.write_line(f"{time.strftime('%H:%M:%S')} {visible(text)}")
 
     def output(self, lines: list[str]) -> None:
         """Lines of a tool's output, indented under the command that printed them."""
-        self.write_lines([f"         │ {line}" for line in lines])
+        self.write_lines([f"         │ {visible(line)}" for line in lines])
