@@ -266,6 +266,19 @@ def status_rows(stack: Stack, engine: Engine) -> list[dict[str, Any]]:
     return rows
 
 
+def status_table(rows: list[dict[str, Any]]) -> Table:
+    """`skid status`: a row per service (or container) with its state, health and container id."""
+    table = Table(box=None, pad_edge=False)
+    for col in ("service", "state", "health", "container"):
+        table.add_column(col)
+    colours = {"running": "green", "exited": "red", "not created": "dim"}
+    for r in rows:
+        state = r["state"] + (f" ({r['exit_code']})" if r.get("exit_code") is not None else "")
+        table.add_row(r["service"], Text(state, style=colours.get(r["state"], "yellow")), r["health"] or "-",
+                      r["container"] or "-")
+    return table
+
+
 def cmd_status(stack: Stack, options: Options, as_json: bool, out: Console) -> int:
     engine = connect_or_exit(options)
     try:
@@ -278,14 +291,7 @@ def cmd_status(stack: Stack, options: Options, as_json: bool, out: Console) -> i
     if as_json:
         print(json.dumps({"project": stack.project, "services": rows}, indent=2))
         return 0
-    table = Table(box=None, pad_edge=False)
-    for col in ("service", "state", "health", "container"):
-        table.add_column(col)
-    colours = {"running": "green", "exited": "red", "not created": "dim"}
-    for r in rows:
-        state = r["state"] + (f" ({r['exit_code']})" if r.get("exit_code") is not None else "")
-        table.add_row(r["service"], Text(state, style=colours.get(r["state"], "yellow")), r["health"] or "-",
-                      r["container"] or "-")
+    table = status_table(rows)
     out.print(Text(f"{engine.info.describe()} at {engine.info.candidate.describe()} · project {stack.project}",
                    style="dim"), soft_wrap=True)
     out.print(table)
