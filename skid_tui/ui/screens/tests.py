@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from skid_tui.safe_text import visible
 from skid_tui.stack import TestSuite, format_bytes
 
 LEVELS = ("low", "medium", "high")  # the strategy's --memory-limit words, in the order keys 1 2 3 pick them
@@ -68,7 +69,7 @@ class SuitePickerScreen(ModalScreen[TestRequest | None]):
     def _selection(suite: TestSuite) -> Selection[str]:
         label = Text(suite.name, style="bold")
         what = suite.description or suite.shown_command()
-        label.append(f"  {what}", style="dim")
+        label.append(f"  {visible(what)}", style="dim")  # from the compose file: shown, not obeyed
         return Selection(label, suite.name)
 
     def on_mount(self) -> None:
