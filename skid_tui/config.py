@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skid_tui.stack import Profile, Stack, load_stack
+from skid_tui.stack.profiles import read_profiles
 
 
 class UsageError(Exception):
@@ -65,11 +66,10 @@ def _is_bundled(path: str) -> bool:
 
 def _profiles_fit(stack: Stack, directory: Path) -> bool:
     """Do the bundled profiles name only services this stack has? (A Skidbladnir checkout: yes.)"""
-    try:
-        probe = load_stack(list(map(str, stack.compose_files)), directory, project_name=stack.project)
-    except Exception:
-        return False
-    return bool(probe.profiles)
+    # The profiles alone against the services already loaded: reading the compose files again
+    # would double the time `skid` takes to start on a big stack.
+    profiles, issues = read_profiles(directory, stack.services)
+    return bool(profiles) and not any(i.severity == "error" for i in issues)
 
 
 def profiles_dir(

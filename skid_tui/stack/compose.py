@@ -15,7 +15,8 @@ from pathlib import Path
 
 from .checks import describe, in_file_order, one_of, wrong_type
 from .dotenv import read_dotenv
-from .interpolate import interpolate_tree, missing_variable_warnings
+from .interpolate import Redactions, interpolate_tree, missing_variable_warnings, redact_issues
+from .limits import MAX_SERVICES, SERVICES_LIMIT_EXPECTED, SERVICES_LIMIT_MESSAGE
 from .merge import merge_files
 from .model import ConfigError, ConfigIssue, Location, ServiceSpec
 from .services import build_service, depends_on_locations
@@ -45,6 +46,8 @@ class ComposeRead:
     project: ComposeProject
     issues: list[ConfigIssue]  # errors and warnings, in the order found
     service_names: tuple[str, ...] | None  # every service written; None if the files could not be read
+    # values secret-named variables went into, by location: later readers (suites) redact with them
+    redactions: Redactions = field(default_factory=dict)
 
     @property
     def errors(self) -> list[ConfigIssue]:
@@ -124,8 +127,9 @@ def read_compose(
     trees: list[YNode] = []
     readable = True
     missing: dict[str, Location] = {}
+    redactions: Redactions = {}
     for path, display in zip(paths, displays, strict=True):
-        tree, file_issues = load_tree(path, display=display, kind="compose file")
+        tree, file_issues = load_tree(path, display=display, kind="compose file", services_key="services")
         issues.extend(file_issues)
         if tree is None:
             readable = False
@@ -140,7 +144,7 @@ def read_compose(
             )
             readable = False
             continue
-        issues.extend(interpolate_tree(tree, variables, missing))
+        issues.extend(interpolate_tree(tree, variables, missing, redactions))
         trees.append(tree)
     issues.extend(missing_variable_warnings(missing))
     merged = merge_files(trees) if trees else YNode({}, start)
@@ -153,6 +157,11 @@ def read_compose(
             issues.append(ConfigIssue(start, "missing top-level key 'services'", SERVICES_EXPECTED))
     elif not isinstance(services_node.value, dict):
         issues.append(wrong_type("services", services_node, SERVICES_EXPECTED.removeprefix("expected ")))
+    elif len(services_node.value) > MAX_SERVICES:
+        # each file was within the limit while it was read; together (or through aliases) they are not
+        extra = list(services_node.value.values())[MAX_SERVICES]
+        issues.append(ConfigIssue(extra.key_loc or extra.where, SERVICES_LIMIT_MESSAGE, SERVICES_LIMIT_EXPECTED))
+        readable = False  # nothing is built from them: no flood of errors about the rest
     else:
         names = tuple(services_node.value)
         project_dir = Path(os.path.abspath(paths[0])).parent
@@ -192,7 +201,7 @@ def read_compose(
         issues.append(ConfigIssue(at, f"invalid project name '{e.raw}'{origin}", hint))
         project = ""
 
-    issues = in_file_order(issues, [dotenv_display, *displays])
+    issues = redact_issues(in_file_order(issues, [dotenv_display, *displays]), redactions)
     extensions = {k: v.plain() for k, v in merged.value.items() if k.startswith("x-")}
     result = ComposeProject(
         project=project,
@@ -203,4 +212,4 @@ def read_compose(
         warnings=tuple(i for i in issues if i.severity == "warning"),
         doc=to_doc(merged),
     )
-    return ComposeRead(result, issues, names if readable else None)
+    return ComposeRead(result, issues, names if readable else None, redactions)

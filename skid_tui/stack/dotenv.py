@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .interpolate import InterpolationError, interpolate
+from .limits import MAX_FILE_BYTES, InputTooLarge, describe_size, read_bounded
 from .model import ConfigIssue, Location
 
 _ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$")
@@ -21,14 +22,18 @@ def read_dotenv(
     process environment or of lines above; single-quoted values are taken literally."""
     if not path.exists():
         return {}, []
+    loc = Location(display)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        # bounded, and never blocking: a FIFO or /dev/zero named .env must not hang or fill memory
+        text = read_bounded(path).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        loc = Location(display)
         return {}, [
             ConfigIssue(loc, f"cannot read .env file: {reason}", "expected a readable KEY=VALUE file")
         ]
+    except InputTooLarge as e:
+        expected = f"expected a regular KEY=VALUE file of at most {describe_size(MAX_FILE_BYTES)}"
+        return {}, [ConfigIssue(loc, f"cannot read .env file: {e.reason}", expected)]
     values: dict[str, str] = {}
     issues: list[ConfigIssue] = []
     for number, raw in enumerate(text.splitlines(), start=1):

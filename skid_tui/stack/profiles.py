@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Mapping
+from itertools import islice
 from pathlib import Path
 
 from .checks import describe, in_file_order, issue_at, one_of, wrong_type
+from .limits import MAX_PROFILES
 from .model import ConfigIssue, Location, OnDemand, Profile, ServiceSpec
 from .sizes import DURATION_EXPECTED, GIB, SIZE_EXPECTED, format_bytes, parse_duration, parse_size
 from .yamlloc import YNode, load_tree
@@ -45,14 +47,13 @@ def read_profiles(
     names = sorted(services if known is None else known) if check_services else None
     dir_display = os.fspath(profiles_dir)
     try:
-        entries = sorted(
-            (
-                p
-                for p in Path(profiles_dir).iterdir()
-                if p.suffix.lower() in (".yaml", ".yml") and not p.name.startswith(".")
-            ),
-            key=lambda p: p.name,
+        found = (
+            p
+            for p in Path(profiles_dir).iterdir()
+            if p.suffix.lower() in (".yaml", ".yml") and not p.name.startswith(".")
         )
+        # one past the limit is enough to refuse: a huge directory is neither listed whole nor read
+        entries = sorted(islice(found, MAX_PROFILES + 1), key=lambda p: p.name)
     except OSError as e:
         return {}, [
             ConfigIssue(
@@ -69,6 +70,14 @@ def read_profiles(
                 f"no profiles in profiles directory, using the '{DEFAULT_PROFILE}' profile",
                 "expected at least one *.yaml or *.yml file",
                 severity="warning",
+            )
+        ]
+    if len(entries) > MAX_PROFILES:
+        return {}, [
+            ConfigIssue(
+                Location(dir_display),
+                f"more than {MAX_PROFILES} profiles in profiles directory",
+                f"expected at most {MAX_PROFILES} *.yaml or *.yml files",
             )
         ]
     profiles: dict[str, Profile] = {}

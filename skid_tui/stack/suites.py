@@ -26,7 +26,8 @@ from typing import Any
 from .checks import describe, one_of
 from .compose import ComposeRead
 from .dotenv import read_dotenv
-from .interpolate import SECRET_NAME
+from .interpolate import is_secret_name, redact_issues
+from .limits import MAX_SUITES
 from .model import ConfigIssue, Location, ServiceSpec, TestSuite
 from .sizes import SIZE_EXPECTED, parse_size
 from .yamlloc import KeyPath, YamlDoc
@@ -55,7 +56,7 @@ def read_suites(
         return {}, []
     env = dict(os.environ if environ is None else environ)
     dotenv, _ = read_dotenv(files[0].parent / ".env", str(files[0].parent / ".env"), env)
-    return parse_suites(
+    suites, issues = parse_suites(
         compose.project.doc,
         Path(os.path.abspath(files[0])).parent,
         compose.project.services,
@@ -63,6 +64,7 @@ def read_suites(
         variables={**dotenv, **env},
         display=os.fspath(files[0]),
     )
+    return suites, redact_issues(issues, compose.redactions)  # `shm_size: ${SECRET}` quotes the source
 
 
 def parse_suites(
@@ -87,6 +89,11 @@ def parse_suites(
     section = data[SECTION]
     if not isinstance(section, dict):
         reader.error((SECTION,), f"'{SECTION}' is {describe(section)}", "expected a mapping of suite names to suites")
+        return {}, reader.issues
+    if len(section) > MAX_SUITES:
+        name = list(section)[MAX_SUITES]
+        reader.error((SECTION, name), f"more than {MAX_SUITES} test suites under '{SECTION}'",
+                     f"expected at most {MAX_SUITES} test suites", key=True)
         return {}, reader.issues
     volumes = data.get("volumes") if isinstance(data.get("volumes"), dict) else {}
     suites: dict[str, TestSuite] = {}
@@ -305,7 +312,7 @@ _BAD = object()
 def _secrets_in(command: tuple[str, ...], variables: Mapping[str, str]) -> tuple[str, ...]:
     """Values of secret-named variables that appear in the command, longest first (so masking one
     never leaves part of another)."""
-    found = {v for k, v in variables.items() if SECRET_NAME.search(k) and len(v) >= 3 and any(v in c for c in command)}
+    found = {v for k, v in variables.items() if is_secret_name(k) and len(v) >= 3 and any(v in c for c in command)}
     return tuple(sorted(found, key=len, reverse=True))
 
 

@@ -14,9 +14,31 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
 from yaml.constructor import SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.error import Mark
+from yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
+from .limits import (
+    DEPTH_EXPECTED,
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    MAX_SERVICES,
+    MAX_VALUES,
+    SERVICES_LIMIT_EXPECTED,
+    SERVICES_LIMIT_MESSAGE,
+    InputTooLarge,
+    describe_size,
+    read_bounded,
+)
 from .model import ConfigError, ConfigIssue, Location
 
 KeyPath = tuple[str | int, ...]
@@ -30,10 +52,6 @@ _SCALAR_TAGS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "null
 _KEEP_AS_TEXT = frozenset(_TAG + t for t in ("timestamp", "binary"))
 _MAPPING_TAGS = frozenset({_TAG + "map", *COMPOSE_TAGS})
 _SEQUENCE_TAGS = frozenset({_TAG + "seq", *COMPOSE_TAGS})
-
-# Alias expansion is exponential in the worst case ("billion laughs"); a real compose file has a
-# few thousand values at most.
-MAX_VALUES = 50_000
 
 YAML_EXPECTED = "expected valid YAML"
 
@@ -66,6 +84,10 @@ _Loader.add_implicit_resolver(
     list("-+0123456789."),
 )
 _RESOLVER = _Loader("")
+try:  # libyaml, in PyYAML's wheels: reads a big file some 15 times faster than PyYAML's own parser
+    from yaml._yaml import CParser as _CParser
+except ImportError:  # pragma: no cover - a PyYAML built without libyaml
+    _CParser = None
 _CONSTRUCTOR = SafeConstructor()
 
 
@@ -148,17 +170,20 @@ def load_yaml(path: Path | str, *, display: str | None = None, kind: str = "YAML
 
 
 def load_tree(
-    path: Path | str, *, display: str | None = None, kind: str = "YAML file"
+    path: Path | str, *, display: str | None = None, kind: str = "YAML file", services_key: str | None = None
 ) -> tuple[YNode | None, list[ConfigIssue]]:
     """Load one YAML file as a YNode tree. Returns (None, issues) if it cannot be read or parsed;
-    an empty file is an empty mapping."""
+    an empty file is an empty mapping. `services_key`: see parse_tree."""
     display = os.fspath(path) if display is None else display
     start = Location(display, 1, 1)
     try:
-        raw = Path(path).read_bytes()
+        raw = read_bounded(path)
     except OSError as e:
         reason = e.strerror or str(e)
         return None, [ConfigIssue(start, f"cannot read {kind}: {reason}", "expected a readable YAML file")]
+    except InputTooLarge as e:
+        expected = f"expected a regular file of at most {describe_size(MAX_FILE_BYTES)}"
+        return None, [ConfigIssue(start, f"cannot read {kind}: {e.reason}", expected)]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -166,13 +191,24 @@ def load_tree(
         col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
         loc = Location(display, line, col)
         return None, [ConfigIssue(loc, f"invalid YAML: not UTF-8 text ({e.reason})", YAML_EXPECTED)]
-    return parse_tree(text, display)
+    return parse_tree(text, display, services_key=services_key)
 
 
-def parse_tree(text: str, display: str) -> tuple[YNode | None, list[ConfigIssue]]:
-    """Parse YAML text (named `display` in locations) into a YNode tree."""
+def parse_tree(
+    text: str, display: str, *, services_key: str | None = None
+) -> tuple[YNode | None, list[ConfigIssue]]:
+    """Parse YAML text (named `display` in locations) into a YNode tree.
+
+    With `services_key`, the mapping under that top-level key may hold at most MAX_SERVICES
+    entries; parsing stops at the first one too many, so a huge file is refused in moments.
+    """
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = _compose(text, services_key)
+    except _Limit as e:
+        loc = Location(display, e.mark.line + 1, e.mark.column + 1)
+        return None, [ConfigIssue(loc, e.message, e.expected)]
+    except RecursionError:  # _compose does not recurse; this is only a last line of defence
+        return None, [ConfigIssue(Location(display), "invalid YAML: nested too deeply", DEPTH_EXPECTED)]
     except yaml.MarkedYAMLError as e:
         loc = _error_location(text, display, e)
         problem = str(e.problem or e.context or "syntax error")
@@ -194,7 +230,141 @@ def parse_tree(text: str, display: str) -> tuple[YNode | None, list[ConfigIssue]
     except _TooLarge as e:
         msg = f"document has more than {MAX_VALUES} values after expanding aliases"
         return None, [ConfigIssue(builder.loc(e.node), msg, "expected fewer nested aliases")]
+    except _TooDeep as e:
+        msg = f"invalid YAML: nested more than {MAX_DEPTH} levels deep after expanding aliases"
+        return None, [ConfigIssue(builder.loc(e.node), msg, DEPTH_EXPECTED)]
+    except RecursionError:
+        return None, [ConfigIssue(Location(display), "invalid YAML: nested too deeply", DEPTH_EXPECTED)]
     return tree, builder.issues
+
+
+class _Limit(Exception):
+    """A limit of limits.py reached while composing: one issue at `mark`."""
+
+    def __init__(self, mark: Mark, message: str, expected: str) -> None:
+        self.mark = mark
+        self.message = message
+        self.expected = expected
+
+
+@dataclass
+class _Frame:
+    node: CollectionNode
+    key: Node | None = None  # a mapping's key waiting for its value
+    counted: bool = False  # the mapping under services_key: its entries are counted
+    entries: int = 0
+
+
+def _compose(text: str, services_key: str | None) -> Node | None:
+    """yaml.compose without recursion, with limits: PyYAML's composer recurses once per level of
+    nesting (RecursionError at a few hundred) and composes any number of nodes. Same nodes, same
+    errors as PyYAML's otherwise.
+
+    Events come from libyaml when it is there; if libyaml finds the text invalid, PyYAML's parser
+    reads it again, so errors keep PyYAML's words and positions (and what PyYAML accepts is read).
+    """
+    if _CParser is not None:
+        try:
+            return _compose_events(_CParser(text), services_key)
+        except yaml.YAMLError:
+            pass
+    return _compose_events(_Loader(text), services_key)
+
+
+def _compose_events(loader: Any, services_key: str | None) -> Node | None:
+    try:
+        loader.get_event()  # stream start
+        if loader.check_event(StreamEndEvent):
+            return None
+        loader.get_event()  # document start
+        root = _compose_document(loader, services_key)
+        loader.get_event()  # document end
+        if not loader.check_event(StreamEndEvent):
+            event = loader.get_event()
+            raise ComposerError(
+                "expected a single document in the stream",
+                root.start_mark,
+                "but found another document",
+                event.start_mark,
+            )
+        return root
+    finally:
+        dispose = getattr(loader, "dispose", None)
+        if dispose is not None:
+            dispose()
+
+
+def _compose_document(loader: Any, services_key: str | None) -> Node:
+    anchors: dict[str, Node] = {}
+    stack: list[_Frame] = []
+    count = 0
+    while True:
+        event = loader.get_event()
+        node: Node
+        if isinstance(event, CollectionEndEvent):
+            node = stack.pop().node
+            node.end_mark = event.end_mark
+        elif isinstance(event, AliasEvent):
+            if event.anchor not in anchors:
+                raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", event.start_mark)
+            node = anchors[event.anchor]
+        else:
+            anchor = event.anchor
+            if anchor is not None and anchor in anchors:
+                raise ComposerError(
+                    f"found duplicate anchor {anchor!r}; first occurrence",
+                    anchors[anchor].start_mark,
+                    "second occurrence",
+                    event.start_mark,
+                )
+            count += 1
+            if count > MAX_VALUES:
+                raise _Limit(event.start_mark, f"document has more than {MAX_VALUES} values", "expected a smaller file")
+            tag = event.tag
+            if isinstance(event, ScalarEvent):
+                if tag is None or tag == "!":
+                    tag = _RESOLVER.resolve(ScalarNode, event.value, event.implicit)
+                # libyaml says "" for a plain scalar, PyYAML None
+                node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style or None)
+                if anchor is not None:
+                    anchors[anchor] = node
+            elif isinstance(event, SequenceStartEvent | MappingStartEvent):
+                if len(stack) >= MAX_DEPTH:
+                    raise _Limit(
+                        event.start_mark, f"invalid YAML: nested more than {MAX_DEPTH} levels deep", DEPTH_EXPECTED
+                    )
+                kind = MappingNode if isinstance(event, MappingStartEvent) else SequenceNode
+                if tag is None or tag == "!":
+                    tag = _RESOLVER.resolve(kind, None, event.implicit)
+                collection = kind(tag, [], event.start_mark, None, flow_style=event.flow_style)
+                if anchor is not None:
+                    anchors[anchor] = collection
+                counted = (
+                    services_key is not None
+                    and kind is MappingNode
+                    and len(stack) == 1
+                    and isinstance(stack[0].node, MappingNode)
+                    and isinstance(stack[0].key, ScalarNode)
+                    and stack[0].key.value == services_key
+                )
+                stack.append(_Frame(collection, counted=counted))
+                continue
+            else:  # the parser yields nothing else inside a document
+                raise ComposerError(None, None, f"unexpected {type(event).__name__}", event.start_mark)
+        if not stack:
+            return node
+        parent = stack[-1]
+        if isinstance(parent.node, SequenceNode):
+            parent.node.value.append(node)
+        elif parent.key is None:
+            parent.key = node
+            if parent.counted:
+                parent.entries += 1
+                if parent.entries > MAX_SERVICES:
+                    raise _Limit(node.start_mark, SERVICES_LIMIT_MESSAGE, SERVICES_LIMIT_EXPECTED)
+        else:
+            parent.node.value.append((parent.key, node))
+            parent.key = None
 
 
 def _error_location(text: str, display: str, e: yaml.MarkedYAMLError) -> Location:
@@ -219,6 +389,11 @@ class _TooLarge(Exception):
         self.node = node
 
 
+class _TooDeep(Exception):
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+
 class _Builder:
     """Turns PyYAML nodes into YNodes, expanding aliases and merge keys, noting what is wrong."""
 
@@ -234,10 +409,12 @@ class _Builder:
     def issue(self, node: Node, message: str, expected: str) -> None:
         self.issues.append(ConfigIssue(self.loc(node), message, expected))
 
-    def build(self, node: Node, key_loc: Location | None = None) -> YNode:
+    def build(self, node: Node, key_loc: Location | None = None, depth: int = 0) -> YNode:
         self.left -= 1
         if self.left < 0:
             raise _TooLarge(node)
+        if depth > MAX_DEPTH:  # aliases can nest deeper than the text does
+            raise _TooDeep(node)
         tag = node.tag if node.tag in COMPOSE_TAGS else None
         if isinstance(node, ScalarNode):
             written = not (node.tag == NULL_TAG and node.value == "" and node.style is None)
@@ -250,10 +427,10 @@ class _Builder:
             if isinstance(node, MappingNode):
                 if node.tag not in _MAPPING_TAGS:
                     self.unsupported(node)
-                return YNode(self.mapping(node), self.loc(node), key_loc, tag)
+                return YNode(self.mapping(node, depth), self.loc(node), key_loc, tag)
             if node.tag not in _SEQUENCE_TAGS:
                 self.unsupported(node)
-            return YNode([self.build(item) for item in node.value], self.loc(node), key_loc, tag)
+            return YNode([self.build(item, None, depth + 1) for item in node.value], self.loc(node), key_loc, tag)
         finally:
             self.active.discard(id(node))
 
@@ -278,12 +455,12 @@ class _Builder:
             self.issue(node, f"invalid YAML: cannot read '{node.value}' as !!{short}", YAML_EXPECTED)
             return node.value
 
-    def mapping(self, node: MappingNode) -> dict[str, YNode]:
+    def mapping(self, node: MappingNode, depth: int) -> dict[str, YNode]:
         explicit: dict[str, YNode] = {}
         merged: dict[str, YNode] = {}
         for key_node, value_node in node.value:
             if key_node.tag == MERGE_TAG:
-                self.merge_into(merged, value_node)
+                self.merge_into(merged, value_node, depth)
                 continue
             if not isinstance(key_node, ScalarNode):
                 self.issue(key_node, "invalid YAML: a mapping key is a collection", "expected a string key")
@@ -300,13 +477,13 @@ class _Builder:
                     )
                 )
                 continue
-            explicit[key] = self.build(value_node, key_loc)
+            explicit[key] = self.build(value_node, key_loc, depth + 1)
         if not merged:
             return explicit
         # YAML merge keys: explicit keys win over merged ones, merged ones come first in order
         return {**{k: v for k, v in merged.items() if k not in explicit}, **explicit}
 
-    def merge_into(self, merged: dict[str, YNode], value_node: Node) -> None:
+    def merge_into(self, merged: dict[str, YNode], value_node: Node, depth: int) -> None:
         sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
         for source in sources:
             if not isinstance(source, MappingNode):
@@ -316,6 +493,6 @@ class _Builder:
                     "expected <<: *anchor or <<: [*a, *b]",
                 )
                 continue
-            built = self.build(source)
+            built = self.build(source, None, depth)  # its keys land in the mapping being built
             for k, v in built.value.items():
                 merged.setdefault(k, v)  # in `<<: [*a, *b]` the earlier mapping wins
