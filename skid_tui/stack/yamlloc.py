@@ -88,6 +88,7 @@ try:  # libyaml, in PyYAML's wheels: reads a big file some 15 times faster than 
     from yaml._yaml import CParser as _CParser
 except ImportError:  # pragma: no cover - a PyYAML built without libyaml
     _CParser = None
+_REPARSE_CHARS = 512 * 1024  # PyYAML reads this much in about half a second
 _CONSTRUCTOR = SafeConstructor()
 
 
@@ -262,12 +263,19 @@ def _compose(text: str, services_key: str | None) -> Node | None:
 
     Events come from libyaml when it is there; if libyaml finds the text invalid, PyYAML's parser
     reads it again, so errors keep PyYAML's words and positions (and what PyYAML accepts is read).
+    Not a big file, though: PyYAML takes seconds a megabyte, so there libyaml's error stands.
     """
     if _CParser is not None:
         try:
             return _compose_events(_CParser(text), services_key)
+        except yaml.reader.ReaderError as e:
+            if len(text) > _REPARSE_CHARS:
+                # libyaml counts bytes of UTF-8, the rest of skid characters
+                chars = len(text.encode("utf-8")[: e.position].decode("utf-8", "ignore"))
+                raise yaml.reader.ReaderError(e.name, chars, e.character, e.encoding, e.reason) from None
         except yaml.YAMLError:
-            pass
+            if len(text) > _REPARSE_CHARS:
+                raise
     return _compose_events(_Loader(text), services_key)
 
 

@@ -331,3 +331,16 @@ def test_no_recursion_error_escapes_even_with_a_low_recursion_limit():
         sys.setrecursionlimit(limit)
     assert len(lines) == 1
     assert "nested more than" in lines[0]
+
+
+def test_a_big_broken_file_is_refused_quickly():
+    # an unclosed quote at the start of 9 MB: the error is only found at the end of the file
+    write("broken.yml", 'services: {a: {image: x}}\nx-data: "' + "a " * 4_500_000 + "\n")
+    lines, seconds = timed(issues_of, "broken.yml")
+    assert lines == ["broken.yml:2:9: invalid YAML: found unexpected end of stream (expected valid YAML)"]
+    assert seconds < 3
+    # a control character far into a file of non-ASCII text: its column counts characters, not bytes
+    write("control.yml", 'services: {a: {image: x}}\nx-data: "' + "é " * 1_500_000 + '\x07"\n')
+    assert issues_of("control.yml") == [
+        "control.yml:2:3000010: invalid YAML: control characters are not allowed (expected valid YAML)"
+    ]
