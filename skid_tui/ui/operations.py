@@ -28,12 +28,12 @@ class Operation:
 
 
 def compose_args(kind: Kind, services: tuple[str, ...]) -> tuple[str, ...]:
-    """The compose command line for a resolved operation (never one that deletes a named volume)."""
+    """The compose command line for a resolved operation (never one that deletes a volume)."""
     if kind == "start":
         return ("up", "-d", *services)
     if kind == "stop":
         return ("stop", *services)
     if kind == "remove-data":
-        # The container and its anonymous volumes; its named volumes are removed afterwards, by name.
-        return ("rm", "--stop", "--force", "-v", *services)
+        # The container only, never `-v`: the volumes the dialog listed are removed afterwards, by name.
+        return ("rm", "--stop", "--force", *services)
     raise ValueError(f"unresolved operation: {kind}")
