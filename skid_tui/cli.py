@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="a profile, or services (default: the active profile)")
         if name == "down":
             p.add_argument("--volumes", "-v", action="store_true",
-                           help="also delete the project's named volumes (asks you to type the project name)")
+                           help="also delete the project's volumes, named and anonymous (lists each with its size, "
+                                "then asks you to type the project name)")
             p.add_argument("--yes", "-y", action="store_true", help="do not ask before deleting volumes")
         if name == "restart":
             p.add_argument("services", nargs="+", metavar="SERVICE")

@@ -33,6 +33,7 @@ from skid_tui.engine.compose_tool import (
 from skid_tui.engine.containers import read_project, service_containers
 from skid_tui.engine.discovery import EngineCandidate, engine_candidates
 from skid_tui.engine.sampler import StatsMode
+from skid_tui.engine.volumes import VolumePlan, remove_volumes, volumes_to_remove
 from skid_tui.model import LiveModel, PeakStore
 from skid_tui.model.active import remember_profile, remembered_profile
 from skid_tui.model.planning import ProfilePlan, StartCheck, plan_profile, start_check
@@ -131,8 +132,9 @@ def llm_service(stack: Stack, profile: Profile | None) -> str:
 
 
 def all_volumes(stack: Stack) -> list[str]:
-    """Engine names of the volumes `compose down -v` removes: every service's named volumes, then the
-    other declared ones; external volumes never (compose does not own them)."""
+    """Engine names of the declared volumes `down --volumes` removes: every service's named volumes, then
+    the other declared ones; external volumes never (compose does not own them). The anonymous ones are
+    found on the engine (engine/volumes.py)."""
     names = [v for s in stack.services for v in stack.engine_volumes(s)]
     names += [name for key, name in stack.volume_names.items() if key not in stack.external_volumes]
     return list(dict.fromkeys(names))
@@ -281,48 +283,93 @@ def cmd_up(stack: Stack, options: Options, targets: list[str], compose_cmd: str 
     return compose.finish()
 
 
+def _list_volumes(stack: Stack, engine: Engine) -> VolumePlan:
+    """What `down --volumes` deletes, from the engine: the declared volumes that exist and every anonymous
+    volume of the project's containers (raises one of ENGINE_ERRORS)."""
+    return volumes_to_remove(engine, stack.project, set(stack.services), all_volumes(stack))
+
+
+def _confirm_volumes(stack: Stack, plan: VolumePlan, yes: bool, out: Console, stdin: TextIO | None) -> int | None:
+    """List what goes, by name and size, then ask; None when confirmed, else the exit status."""
+    doomed = plan.going
+    out.print(Text(f"skid down --volumes deletes {len(doomed)} volume{'s' * (len(doomed) != 1)} of "
+                   f"{stack.project}, and the data in them:", style="bold yellow"), soft_wrap=True)
+    for vol in doomed:
+        out.print(f"  {vol.describe()}", markup=False, highlight=False, soft_wrap=True)
+    for vol in plan.shared:
+        out.print(f"  kept: {vol.describe()}, also mounted by a container that stays", markup=False,
+                  highlight=False, soft_wrap=True)
+    if yes:
+        return None
+    if stdin is None or not stdin.isatty():
+        _say("not deleting volumes without confirmation: stdin is not a terminal; pass --yes to confirm")
+        return EXIT_USAGE
+    out.print(f"Type the project name ({stack.project}) to delete them: ", end="", markup=False)
+    answer = stdin.readline().strip()
+    if answer != stack.project:
+        _say(f"not confirmed ('{answer}' is not '{stack.project}'): nothing was stopped or deleted")
+        return EXIT_FAILED
+    return None
+
+
 @_one_line_errors
 def cmd_down(  # noqa: PLR0917 (the argparse handler passes them in this order)
     stack: Stack, options: Options, volumes: bool, yes: bool, compose_cmd: str | None, out: Console,
     stdin: TextIO | None = None,
 ) -> int:
-    """`skid down [--volumes] [--yes]`: containers and networks go; named volumes only when asked and confirmed."""
+    """`skid down [--volumes] [--yes]`: containers and networks go; volumes only when asked and confirmed.
+
+    Compose never gets `-v`: it would also delete anonymous volumes nobody was shown. skid lists every
+    volume that goes (named and anonymous, with its size), asks, runs `down`, then removes exactly those.
+    """
     stdin = sys.stdin if stdin is None else stdin  # looked up now: tests and wrappers replace sys.stdin
     engine = _connect(options)
     try:
         compose = _compose(stack, options, compose_cmd, out, engine)
-        doomed = all_volumes(stack)
-        if volumes and engine is not None:
-            try:
-                present = {v["Name"] for v in engine.api.volumes().get("Volumes") or []}
-            except ENGINE_ERRORS as exc:
-                _say(f"engine failed while listing volumes: {describe_error(exc)}")
+        plan = VolumePlan(())
+        if volumes:
+            if engine is None:
+                _say("no container engine answered: cannot list the volumes --volumes would delete; "
+                     "nothing was stopped or deleted")
                 return EXIT_FAILED
-            doomed = [v for v in doomed if v in present]
+            try:
+                plan = _list_volumes(stack, engine)
+            except ENGINE_ERRORS as exc:
+                _say(f"engine failed while listing volumes: {describe_error(exc)}; nothing was stopped or deleted")
+                return EXIT_FAILED
+            if plan.going:
+                refused = _confirm_volumes(stack, plan, yes, out, stdin)
+                if refused is not None:
+                    return refused
+            else:
+                out.print(Text(f"no volume of {stack.project} exists: nothing to delete", style="dim"))
+        # Every compose profile, so services behind one (the LLM, dev containers) go too.
+        if compose.run("down", services=list(stack.services)) and plan.going and engine is not None:
+            _remove_listed(plan, engine, compose, out)
+        elif plan.going:
+            out.print(Text("volumes kept: compose down failed", style="yellow"))
     finally:
         if engine is not None:
             engine.close()
-    if volumes and not doomed:
-        out.print(Text(f"no volume of {stack.project} exists: nothing to delete", style="dim"))
-    if volumes and doomed:
-        out.print(Text(f"skid down --volumes deletes {len(doomed)} volume{'s' * (len(doomed) != 1)} of "
-                       f"{stack.project}, and the data in them:", style="bold yellow"), soft_wrap=True)
-        for name in doomed:
-            out.print(f"  {name}", markup=False, highlight=False)
-        if not yes:
-            if stdin is None or not stdin.isatty():
-                _say("not deleting volumes without confirmation: stdin is not a terminal; pass --yes to confirm")
-                return EXIT_USAGE
-            out.print(f"Type the project name ({stack.project}) to delete them: ", end="", markup=False)
-            answer = stdin.readline().strip()
-            if answer != stack.project:
-                _say(f"not confirmed ('{answer}' is not '{stack.project}'): nothing was stopped or deleted")
-                return EXIT_FAILED
-    # Every compose profile, so services behind one (the LLM, dev containers) go too.
-    every = list(stack.services)
-    compose.run("down", *(["-v"] if volumes else []), services=every)
     print_status(stack, options, out, _active(stack, options))
     return compose.finish()
+
+
+def _remove_listed(plan: VolumePlan, engine: Engine, compose: Compose, out: Console) -> None:
+    """Exactly the listed volumes, by name, now that their containers are gone."""
+    try:
+        result = remove_volumes(engine, plan.going)
+    except ENGINE_ERRORS as exc:  # remove_volumes catches per volume; this is the connection itself
+        compose.failure = compose.failure or f"engine failed while removing volumes: {describe_error(exc)}"
+        return
+    for vol in result.removed:
+        out.print(f"removed volume {vol.describe()}", markup=False, highlight=False, soft_wrap=True)
+    for vol in result.gone:
+        out.print(f"volume {vol.name} was already gone", markup=False, highlight=False, soft_wrap=True)
+    for vol, why in result.kept:
+        out.print(f"kept volume {vol.describe()}: {why}", markup=False, highlight=False, soft_wrap=True)
+    if result.kept and compose.failure is None:
+        compose.failure = f"{len(result.kept)} volume{'s' * (len(result.kept) != 1)} kept: {result.summary()}"
 
 
 @_one_line_errors

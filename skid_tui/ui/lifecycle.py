@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import docker.errors
 from rich.text import Text
 from textual import work
 from textual.css.query import NoMatches
+from textual.message import Message
 
 from skid_tui.engine.client import ENGINE_ERRORS, Engine, describe_error
 from skid_tui.engine.compose_tool import (
@@ -28,8 +28,10 @@ from skid_tui.engine.compose_tool import (
     run_compose_async,
 )
 from skid_tui.engine.discovery import EngineCandidate
+from skid_tui.engine.volumes import Volume, VolumePlan, remove_volumes, volumes_to_remove
 from skid_tui.model.active import remember_profile
 from skid_tui.model.planning import plan_profile, start_check
+from skid_tui.safe_text import visible
 from skid_tui.stack import format_bytes
 from skid_tui.ui.messages import ComposeToolFound, OperationFinished, OperationOutput, OperationStarted
 from skid_tui.ui.operations import Kind, Operation, compose_args
@@ -42,6 +44,17 @@ if TYPE_CHECKING:
     from skid_tui.ui.app import SkidApp
 
 OUTPUT_FLUSH = 0.1  # seconds: compose output reaches the log in batches, not a message per line
+
+
+class VolumesListed(Message):
+    """The engine said which volumes removing a service's data would delete (or failed: `error`)."""
+
+    def __init__(self, service: str, plan: VolumePlan | None, error: str = "") -> None:
+        super().__init__()
+        self.service = service
+        self.plan = plan
+        self.error = error
+
 
 def duration(seconds: float) -> str:
     s = int(seconds)
@@ -65,6 +78,7 @@ class LifecycleMixin:
         self._projected: dict[str, bool] = {}  # service -> running once the queued operations are done
         self._releasing: dict[int, int] = {}  # idle-stop operation id -> memory it frees
         self.operations_done: list[tuple[Operation, str, int, float]] = []  # (op, kind, status, seconds)
+        self._doomed: dict[int, tuple[Volume, ...]] = {}  # remove-data operation id -> the volumes it listed
 
     # -- compose tool and runner ----------------------------------------------------------------------
 
@@ -126,39 +140,50 @@ class LifecycleMixin:
         if batch:
             self.post_message(OperationOutput(op, batch.copy()))
         note = ""
-        if kind == "remove-data" and status == 0:
-            note = await asyncio.to_thread(self._remove_volumes, op.services)
+        if kind == "remove-data":
+            # Removed only once their container is gone; a failed rm keeps every one of them.
+            note = await asyncio.to_thread(self._remove_volumes, op) if status == 0 else "volumes kept"
+            self._doomed.pop(op.id, None)
         self.post_message(OperationFinished(op, kind, status, time.monotonic() - started,
                                             error=last_error(lines) if status else "", note=note))
 
-    def _remove_volumes(self: SkidApp, services: tuple[str, ...]) -> str:
-        """After `compose rm -v`: the services' named volumes, by name, through the Engine API (thread)."""
-        names = self.removable_volumes(services)
-        if not names:
-            return "no named volumes to remove"
+    def _remove_volumes(self: SkidApp, op: Operation) -> str:
+        """After `compose rm` (never `-v`): exactly the volumes the dialog listed, by name (thread)."""
+        listed = self._doomed.pop(op.id, ())
+        if not listed:
+            return "no volume to remove"
         try:
             engine = Engine.first_answering(self.candidates())
         except ENGINE_ERRORS as exc:
             return f"volumes kept: no engine ({describe_error(exc)})"
-        removed, kept = [], []
         try:
-            for name in names:
-                try:
-                    engine.api.remove_volume(name)
-                    removed.append(name)
-                except docker.errors.NotFound:
-                    removed.append(f"{name} (already gone)")
-                except ENGINE_ERRORS as exc:
-                    kept.append(f"{name} ({describe_error(exc)})")
+            return remove_volumes(engine, listed).summary()
+        except ENGINE_ERRORS as exc:
+            return f"volumes kept: the engine failed ({describe_error(exc)})"
         finally:
             engine.close()
-        text = f"removed volumes {', '.join(removed)}" if removed else ""
-        return text + (f"; kept {', '.join(kept)}" if kept else "")
 
     def removable_volumes(self: SkidApp, services: tuple[str, ...]) -> list[str]:
         """Named volumes these services own alone: a volume another service mounts is never removed."""
         others = {v for s in self.stack.services if s not in services for v in self.stack.engine_volumes(s)}
         return [v for s in services for v in self.stack.engine_volumes(s) if v not in others]
+
+    @work(thread=True, group="volumes", name="list-volumes", exit_on_error=False)
+    def list_volumes(self: SkidApp, service: str) -> None:
+        """Which volumes `X` would delete, with their sizes, as the engine has them (thread)."""
+        try:
+            engine = Engine.first_answering(self.candidates())
+        except ENGINE_ERRORS as exc:
+            self.post_message(VolumesListed(service, None, f"no engine: {describe_error(exc)}"))
+            return
+        try:
+            plan = volumes_to_remove(engine, self.stack.project, {service}, self.removable_volumes((service,)))
+        except ENGINE_ERRORS as exc:
+            self.post_message(VolumesListed(service, None, f"the engine failed: {describe_error(exc)}"))
+        else:
+            self.post_message(VolumesListed(service, plan))
+        finally:
+            engine.close()
 
     # -- queueing -------------------------------------------------------------------------------------
 
@@ -326,25 +351,40 @@ class LifecycleMixin:
         self.push_screen(StartCheckScreen(check), chosen)
 
     def action_remove_data(self: SkidApp) -> None:
+        """`X`: ask the engine what would go first; the dialog lists exactly that."""
         service = self.selected_service()
         if service is None:
             return
-        volumes = self.removable_volumes((service,))
+        self.say(f"remove data of {service}: listing its volumes…")
+        self.list_volumes(service)
+
+    def on_volumes_listed(self: SkidApp, message: VolumesListed) -> None:
+        service, plan = message.service, message.plan
+        if plan is None:
+            self.say(f"✗ remove data of {service}: cannot list its volumes ({message.error}); nothing deleted")
+            self.notify(f"cannot list the volumes of {service}: {message.error}", title="nothing deleted",
+                        severity="error", timeout=10)
+            return
         body = Text()
-        body.append("This removes ", style="")
+        body.append("This removes ")
         body.append(service, style="bold")
-        body.append("'s container and deletes its data for good:\n")
-        for v in volumes:
-            body.append(f"  • volume {v}\n", style="bold red")
-        if not volumes:
-            body.append("  (it has no named volume of its own: only the container goes)\n", style="dim")
-        shared = [v for v in self.stack.engine_volumes(service) if v not in volumes]
+        if plan.going:
+            body.append("'s container and deletes these volumes, and the data in them, for good:\n")
+            for vol in plan.going:
+                body.append(f"  • {vol.describe()}\n", style="bold red")
+        else:
+            body.append("'s container. It has no volume of its own: no volume is deleted.\n")
+        shared = [v.name for v in plan.shared]
+        shared += [v for v in self.stack.engine_volumes(service)
+                   if v not in self.removable_volumes((service,)) and v not in shared]
         if shared:
-            body.append(f"Kept, other services use them: {', '.join(shared)}\n", style="dim")
+            body.append(f"Kept, other services use them: {', '.join(map(visible, shared))}\n", style="dim")
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.enqueue("remove-data", (service,), reason="asked for")
+                op = self.enqueue("remove-data", (service,), reason="asked for")
+                if op is not None:
+                    self._doomed[op.id] = plan.going
             else:
                 self.say(f"remove data of {service}: cancelled, nothing deleted")
 

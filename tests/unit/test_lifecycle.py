@@ -157,26 +157,15 @@ def test_down_keeps_volumes_unless_asked(fake):
     assert calls(log) == ["--profile llm --profile dev down"]
 
 
-def test_down_volumes_refuses_without_a_terminal(fake):
+def test_down_volumes_without_an_engine_lists_nothing_so_deletes_nothing(fake):
+    """What goes is listed from the engine (anonymous volumes exist only there): without one, no deletion,
+    whatever the answer. The listing, the prompt and --yes: tests/functional/test_volume_consent.py."""
     tool, log = fake
     stack, options = setup()
-    code, out, err = run(lifecycle.cmd_down, stack, options, True, False, tool, stdin=io.StringIO("skidunit\n"))
-    assert code == 2 and err.count("\n") == 1 and "--yes" in err
-    for name in ("skidunit_postgres_data", "skidunit_redis_data", "skidunit_minio_data", "skidunit_llm_models",
-                 "skidunit_node_modules"):
-        assert f"  {name}\n" in out
+    for stdin, yes in ((io.StringIO("skidunit\n"), False), (Terminal("skidunit\n"), False), (io.StringIO(), True)):
+        code, _, err = run(lifecycle.cmd_down, stack, options, True, yes, tool, stdin=stdin)
+        assert code == 1 and err.count("\n") == 1 and "cannot list the volumes" in err
     assert calls(log) == []
-
-
-def test_down_volumes_asks_for_the_project_name(fake):
-    tool, log = fake
-    stack, options = setup()
-    code, out, err = run(lifecycle.cmd_down, stack, options, True, False, tool, stdin=Terminal("skid-demo\n"))
-    assert code == 1 and "not confirmed" in err and "Type the project name (skidunit)" in out
-    assert calls(log) == []
-    assert run(lifecycle.cmd_down, stack, options, True, False, tool, stdin=Terminal("skidunit\n"))[0] == 0
-    assert run(lifecycle.cmd_down, stack, options, True, True, tool, stdin=io.StringIO())[0] == 0
-    assert calls(log) == ["--profile llm --profile dev down -v"] * 2
 
 
 def test_compose_profiles_enable_one_profile_per_service_behind_one():
