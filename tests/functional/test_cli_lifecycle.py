@@ -138,7 +138,7 @@ def test_postgres_data_survives_toggle_and_down_and_volumes_go_only_when_confirm
     assert exec_out(engine, name, "postgres", "cat", "/var/lib/postgresql/data/skid-test").strip() == "keep-me"
 
     gone = ok(skid.down(volumes=True, yes=True))
-    assert "down -v" in gone.out
+    assert "down -v" not in gone.out and f"removed volume {name}_postgres_data  " in gone.out  # what it listed
     assert volumes(engine, name) == set()
     assert service_containers(read_project(engine, name), name) == {}
 
