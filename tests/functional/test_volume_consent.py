@@ -269,3 +269,20 @@ async def test_x_on_a_named_volume_service_removes_its_own_and_keeps_shared_and_
     assert await asyncio.to_thread(all_volumes, engine) == before - listed
     # web still runs with its data in the shared volume
     assert await asyncio.to_thread(exec_sh, engine, name, "web", "cat /shared/note") == "keep-me\n"
+
+
+def test_up_that_recreates_the_container_keeps_its_anonymous_volume(engine, project):
+    """A toggle or `skid up` after the compose file changed recreates the container: same volume, same data."""
+    name = project.name
+    anon = mounts(engine, name, "anon")["/data"]
+    old_id = container_of(engine, name, "anon")["Id"]
+    file = Path(project.options.compose[0])
+    changed = file.read_text().replace("    init: true\n", "    init: true\n    environment: {CHANGED: '1'}\n", 1)
+    file.write_text(changed)
+    buffer = io.StringIO()
+    with contextlib.redirect_stderr(io.StringIO()):
+        code = lifecycle.cmd_up(load(project.options), project.options, ["anon"], None, Console(file=buffer))
+    assert code == 0, buffer.getvalue()
+    assert container_of(engine, name, "anon")["Id"] != old_id  # it was recreated...
+    assert mounts(engine, name, "anon")["/data"] == anon  # ...on the same volume
+    assert exec_sh(engine, name, "anon", "cat /data/note").strip() == "keep-me"
