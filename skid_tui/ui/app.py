@@ -16,7 +16,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from skid_tui.engine.containers import ContainerSnapshot
@@ -26,6 +26,7 @@ from skid_tui.engine.watcher import EngineStatus, StackWatcher, WatchUpdate
 from skid_tui.model import LiveModel, PeakStore
 from skid_tui.safe_text import visible, visible_lines
 from skid_tui.stack import Profile, Stack, format_bytes
+from skid_tui.stack.limits import MAX_SERVICES
 from skid_tui.ui.commands import ServiceCommands
 from skid_tui.ui.jobs import JobsMixin
 from skid_tui.ui.lifecycle import LifecycleMixin
@@ -44,6 +45,7 @@ from skid_tui.ui.views import (
 from skid_tui.ui.widgets.activity_log import ActivityLog
 from skid_tui.ui.widgets.budget_bar import BudgetBar
 from skid_tui.ui.widgets.engine_header import EngineHeader
+from skid_tui.ui.widgets.footer import KeyFooter
 from skid_tui.ui.widgets.log_view import LogView
 from skid_tui.ui.widgets.service_grid import ServiceGrid
 from skid_tui.ui.widgets.service_panel import ServicePanel
@@ -55,12 +57,21 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def too_many_services(count: int) -> Text:
+    """What the dashboard shows instead of panels for a stack past the limit (the loader refuses one too)."""
+    text = Text()
+    text.append(f"This stack has {count:,} services; the dashboard shows at most {MAX_SERVICES:,}.", style="bold red")
+    text.append("\nSplit it into several compose projects (one `-p NAME` each), or use `skid status` and "
+                "`skid monitor` for the whole stack. q quits.", style="dim")
+    return text
+
+
 def render_notice(status: EngineStatus) -> Text:
     """The full story when there is no engine: every place tried, and how to start one."""
     text = Text()
     if status.state == "lost":
         text.append("Engine lost. ", style="bold red")
-        text.append(status.message or "The engine stopped answering.")
+        text.append(visible(status.message or "The engine stopped answering."))
         text.append(f"\nPanels show the last known state; skid reconnects by itself every "
                     f"{status.retry_interval:g} s.", style="dim")
     else:
@@ -70,8 +81,8 @@ def render_notice(status: EngineStatus) -> Text:
         text.append("\nTried:")
         for a in status.attempts:
             text.append("\n  • ")
-            text.append(a.candidate.url or "?", style="bold")
-            text.append(f"  ({a.candidate.source}): {a.error}")
+            text.append(visible(a.candidate.url or "?"), style="bold")
+            text.append(visible(f"  ({a.candidate.source}): {a.error}"))
     text.append(f"\nTo {HOW_TO_START}.", style="dim")
     return text
 
@@ -133,6 +144,8 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
         self.service_order = order_services(list(stack.services), list(stack.profiles.values()), profile)
         self.watcher = StackWatcher(stack.project, candidates, self._watch_update, retry_interval=retry_interval,
                                     stats=stats)
+        # Past the limit no panel is built and the engine is not watched: the screen says why, q still quits.
+        self.too_many = len(stack.services) > MAX_SERVICES
         self.first_paint_at: float | None = None  # monotonic: every running service drawn with its numbers
         self._stale = False  # samples arrived while another screen covered the panels
         self._offscreen: set[str] = set()  # panels whose numbers moved on while scrolled out of view
@@ -153,14 +166,17 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
         notice = Static(id="engine-notice", markup=False)
         notice.display = False
         yield notice
-        with ServiceGrid(id="services"):
-            for name in self.service_order:
-                yield ServicePanel(self.view_of(name))
+        if self.too_many:
+            yield Static(too_many_services(len(self.stack.services)), id="too-many", markup=False)
+        # Panels are mounted by the grid as they come near the view (a 1,000-service stack stays quick).
+        # Past the limit the grid is empty: what works on panels finds none.
+        yield ServiceGrid([] if self.too_many else self.service_order,
+                          lambda name: ServicePanel(self.view_of(name)), id="services")
         with TabbedContent(id="panes", initial="pane-activity") as panes:
             panes.display = False
             with TabPane("activity", id="pane-activity"):
                 yield ActivityLog()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # Thread workers run on the loop's default executor, min(32, cpus + 4) threads: 6 on a 2-core
@@ -172,7 +188,7 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
             panels.first().focus()
         # New peaks reach the state file now and then, and at exit; not on every sample.
         self.set_interval(30.0, self.save_peaks, name="save-peaks")
-        if self.watch_engine:
+        if self.watch_engine and not self.too_many:
             self.follow_engine()
             self.detect_compose_tool()
             self.run_operations()
@@ -318,14 +334,14 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
     def refresh_panels(self, services: list[str]) -> None:
         try:
             header, bar = self.query_one(EngineHeader), self.query_one(BudgetBar)
+            grid = self.query_one(ServiceGrid)
         except NoMatches:
             return  # the app is closing: an update that arrives now has nothing left to draw on
         with self.batch_update():
             for name in services:
-                try:
-                    panel = self.query_one(f"#svc-{name}", ServicePanel)
-                except NoMatches:
-                    continue  # a service the compose files do not name
+                panel = grid.panel(name)
+                if panel is None:
+                    continue  # not mounted (far from the view: built fresh when it comes near), or unknown
                 width = panel.content_region.width or PANEL_WIDTH
                 panel.show(self.view_of(name, width))
             header.show(self.header_view())
@@ -341,7 +357,10 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
 
     def refresh_in_view(self) -> None:
         """Draw the panels that came into view since their numbers last moved on."""
-        in_view = {p.service for p in self.query_one(ServiceGrid).visible_panels()}
+        try:
+            in_view = {p.service for p in self.query_one(ServiceGrid).visible_panels()}
+        except NoMatches:
+            return  # no panels: too many services, or closing
         shown = [s for s in self.service_order if s in in_view and s in self._offscreen]
         self._offscreen -= in_view
         if shown:
@@ -364,4 +383,6 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
         self.push_screen(HelpScreen(sections))
 
     def focus_service(self, service: str) -> None:
-        self.query_one(f"#svc-{service}", ServicePanel).focus()
+        """Select the service's panel, scrolling it into view (and mounting it if it was far away)."""
+        with contextlib.suppress(NoMatches):
+            self.query_one(ServiceGrid).go_to(service)

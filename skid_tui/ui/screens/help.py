@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -20,6 +20,21 @@ def binding_rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
     return rows
 
 
+def help_text(sections: list[tuple[str, list[tuple[str, str]]]]) -> Text:
+    """Two columns laid out by hand: a Rich table squeezed its keys into their descriptions whenever
+    the list grew long enough to scroll. Text, never markup: a key or a description may hold a "["."""
+    width = max((len(keys) for _, rows in sections for keys, _ in rows), default=0) + 2
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for title, rows in sections:
+        text.append(f"{title}\n", style="bold cyan")
+        for keys, what in rows:
+            text.append(keys.ljust(width), style="bold cyan")
+            text.append(f"{what}\n")
+        text.append("\n")
+    text.append("esc, q, ?".ljust(width) + "close this help", style="dim")
+    return text
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,q,question_mark", "dismiss", "Close help", id="help.close"),
@@ -30,17 +45,9 @@ class HelpScreen(ModalScreen[None]):
         self.sections = sections
 
     def compose(self) -> ComposeResult:
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold cyan", no_wrap=True)
-        table.add_column()
-        for title, rows in self.sections:
-            table.add_row(f"[b]{title}[/b]", "")
-            for keys, what in rows:
-                table.add_row(keys, what)
-            table.add_row("", "")
-        table.add_row("[dim]esc, q, ?[/dim]", "[dim]close this help[/dim]")
+        body = help_text(self.sections)
         with VerticalScroll(id="help-body"):
-            yield Static(table)
+            yield Static(body, markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#help-body").border_title = "Keys"

@@ -11,12 +11,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from skid_tui.model.planning import StartCheck
+from skid_tui.safe_text import visible
 from skid_tui.stack import format_bytes
 
 
 def explain(check: StartCheck) -> Text:
     text = Text()
-    text.append(check.service, style="bold")
+    text.append(visible(check.service), style="bold")
     text.append(f" may use up to {format_bytes(check.need)}; the engine has {format_bytes(check.free)} free "
                 f"({format_bytes(check.shortfall)} short).\n\n")
     if check.suggestions:
@@ -24,7 +25,7 @@ def explain(check: StartCheck) -> Text:
         text.append(format_bytes(check.freed), style="bold green")
         text.append(":\n")
         for service, mem in check.suggestions:
-            text.append(f"  • {service}", style="bold")
+            text.append(f"  • {visible(service)}", style="bold")
             text.append(f"  {format_bytes(mem)}\n")
     else:
         text.append("Nothing running could be stopped to make room.\n")
@@ -54,7 +55,8 @@ class StartCheckScreen(ModalScreen[str | None]):
                 yield Button("Cancel (esc)", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one(".dialog").border_title = f"Not enough memory for {self.check.service}"
+        # A Text title: a str border title is parsed as markup, and the service's name is data.
+        self.query_one(".dialog").border_title = Text(f"Not enough memory for {visible(self.check.service)}")
         self.query_one(Button).focus()
 
     def action_choose(self, choice: str | None) -> None:

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from skid_tui.model.planning import ProfilePlan
+from skid_tui.safe_text import visible
 from skid_tui.stack import format_bytes
 
 VERDICT_STYLE = {"fits": "bold green", "tight": "bold yellow", "does not fit": "bold red"}
@@ -19,19 +20,20 @@ VERDICT_STYLE = {"fits": "bold green", "tight": "bold yellow", "does not fit": "
 def changes_text(names: tuple[str, ...], sign: str, style: str) -> Text:
     if not names:
         return Text("-", style="dim")
-    return Text(f"{sign}{', '.join(names)}", style=style)
+    return Text(f"{sign}{visible(', '.join(names))}", style=style)
 
 
-def plan_row(plan: ProfilePlan, active: str | None) -> list[Text | str]:
+def plan_row(plan: ProfilePlan, active: str | None) -> list[Text]:
+    """Every cell a Text: DataTable parses a str cell as markup, and profile and service names are data."""
     marker = "● " if plan.profile.name == active else "  "
     star = "*" if plan.peaks_used else ""
     return [
-        Text(marker + plan.profile.name, style="bold" if plan.profile.name == active else ""),
+        Text(marker + visible(plan.profile.name), style="bold" if plan.profile.name == active else ""),
         changes_text(plan.start, "+", "green"),
         changes_text(plan.stop, "−", "red"),
-        f"{format_bytes(plan.expected_total)}{star}",
-        format_bytes(plan.maximum_total),
-        format_bytes(plan.capacity),
+        Text(f"{format_bytes(plan.expected_total)}{star}"),
+        Text(format_bytes(plan.maximum_total)),
+        Text(format_bytes(plan.capacity)),
         Text(plan.verdict, style=VERDICT_STYLE[plan.verdict]),
     ]
 
@@ -50,7 +52,7 @@ def summary(plans: list[ProfilePlan]) -> Text:
         text.append(f"\nThe engine has {format_bytes(free)} free now.")
     peaks = sorted({s for p in plans for s in p.peaks_used})
     if peaks:
-        text.append(f"\n* counted at their recorded peak: {', '.join(peaks)}", style="dim")
+        text.append(f"\n* counted at their recorded peak: {visible(', '.join(peaks))}", style="dim")
     return text
 
 

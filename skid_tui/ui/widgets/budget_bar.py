@@ -6,12 +6,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
+from skid_tui.safe_text import visible
 from skid_tui.ui.views import BudgetBarView
 
 BAR_CELLS = 20
 
 
 def render_budget_bar(view: BudgetBarView) -> Text:
+    """Text, never markup; the hint names services (from files), made visible like every name."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(" stack ", style="bold")
     if view.budget_fraction is not None:
@@ -23,12 +25,12 @@ def render_budget_bar(view: BudgetBarView) -> Text:
     text.append(f" of {view.budget} budget", style="grey62")
     if view.engine:
         text.append("  │  ", style="grey35")
-        text.append(view.engine)
+        text.append(visible(view.engine))
     text.append("  │  ", style="grey35")
     text.append(view.host, style=view.host_style)
     if view.hint:
         text.append("\n ⚠ ", style="bold yellow")
-        text.append(view.hint, style="yellow")
+        text.append(visible(view.hint), style="yellow")
     return text
 
 

@@ -6,23 +6,26 @@ from rich.text import Text
 from textual.widgets import Static
 
 from skid_tui import __version__
+from skid_tui.safe_text import visible
 from skid_tui.ui.views import STATS_SOURCE_TEXT, HeaderView
 
 
 def render_header(view: HeaderView) -> Text:
+    """The project and profile (from files), the compose tool and the engine line (from the engine) are data:
+    appended as text, control characters made visible, never parsed as markup."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f" skid {__version__} ", style="bold reverse")
     text.append("  project ", style="dim")
-    text.append(view.project, style="bold")
+    text.append(visible(view.project), style="bold")
     text.append("  profile ", style="dim")
-    text.append(view.profile or "none", style="bold cyan")
+    text.append(visible(view.profile) or "none", style="bold cyan")
     if view.profile:
         text.append(f" ({view.profile_services} services)", style="dim")
     text.append("  running ", style="dim")
     text.append(f"{view.running}/{view.services}", style="bold")
     if view.compose:
         text.append("  compose ", style="dim")
-        text.append(view.compose)
+        text.append(visible(view.compose))
     text.append("\n")
     mark, style = {
         "connected": ("●", "green"),
@@ -31,10 +34,10 @@ def render_header(view: HeaderView) -> Text:
         "unreachable": ("●", "bold red"),
     }.get(view.engine_state, ("?", ""))
     text.append(f" {mark} ", style=style)
-    text.append(view.engine_line, style="" if view.engine_state == "connected" else style)
+    text.append(visible(view.engine_line), style="" if view.engine_state == "connected" else style)
     source = STATS_SOURCE_TEXT.get(view.stats_source, view.stats_source)
     if source and view.engine_state == "connected":
-        text.append(f"  ·  {source}", style="grey62")
+        text.append(f"  ·  {visible(source)}", style="grey62")
     return text
 
 

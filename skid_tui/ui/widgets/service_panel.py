@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.css.tokenize import IDENTIFIER
 from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from skid_tui.safe_text import visible
 from skid_tui.ui.gauges import memory_ruler_cells
 from skid_tui.ui.views import ResourceView, ServiceView
 
@@ -26,21 +30,40 @@ STATE_STYLE = {
 HEALTH_STYLE = {"healthy": "green", "starting": "yellow", "unhealthy": "bold red"}
 TONES = ("ok", "warn", "bad", "off", "lost")
 LABEL = "grey62"
+_ID = re.compile(IDENTIFIER)
+
+
+def panel_id(service: str) -> str | None:
+    """`svc-NAME`, the panel's DOM id, or None when NAME cannot be part of one (compose allows '.')."""
+    candidate = f"svc-{service}"
+    return candidate if _ID.fullmatch(candidate) else None
+
+
+def panel_title(view: ServiceView) -> Text:
+    """The border title: the service's name as text (a str title would be parsed as markup)."""
+    return Text(visible(view.name))
+
+
+def panel_subtitle(view: ServiceView) -> Text:
+    """"● in minimal": the membership names a profile, and a profile's name is data, never markup."""
+    if not view.membership:
+        return Text()
+    return Text(("● " if view.wanted else "○ ") + visible(view.membership))
 
 
 def _state_line(view: ServiceView, text: Text) -> None:
     if view.engine == "lost":
         text.append("● engine lost", style="bold red")
-        text.append(f"  last known: {view.state_text}", style="dim")
+        text.append(f"  last known: {visible(view.state_text)}", style="dim")
     elif view.engine == "unreachable":
         text.append("● no engine", style="bold red")
     elif view.engine == "connecting":
         text.append("● connecting…", style="dim")
     else:
         style = "bold red" if view.state == "exited" and view.exit_code else STATE_STYLE.get(view.state, "")
-        text.append(f"● {view.state_text}", style=style)
+        text.append(f"● {visible(view.state_text)}", style=style)
         if view.health != "none":
-            text.append(f"  ♥ {view.health}", style=HEALTH_STYLE.get(view.health, ""))
+            text.append(f"  ♥ {visible(view.health)}", style=HEALTH_STYLE.get(view.health, ""))
         if view.uptime:
             text.append(f"  up {view.uptime}", style="dim")
         if view.replicas:
@@ -74,7 +97,11 @@ def _resource_lines(r: ResourceView, text: Text) -> None:
 
 
 def render_service(view: ServiceView) -> Text:
-    """The panel's body as a pure function of its view."""
+    """The panel's body as a pure function of its view.
+
+    Every string from the engine or a file (state, health, image, ports) goes in as text through
+    `visible`: Text.append never parses markup, and no control character reaches the terminal.
+    """
     text = Text(no_wrap=True, overflow="ellipsis")
     _state_line(view, text)
     text.append("\n")
@@ -83,10 +110,10 @@ def render_service(view: ServiceView) -> Text:
     else:
         text.append(view.budget, style="dim" if view.budget == "no budget" else "")
     text.append("\n")
-    text.append(view.image or "no image", style="italic grey62")
+    text.append(visible(view.image) or "no image", style="italic grey62")
     if view.ports:
         text.append(" · ")
-        text.append("  ".join(view.ports))
+        text.append(visible("  ".join(view.ports)))
     return text
 
 
@@ -100,14 +127,14 @@ class ServicePanel(Widget, can_focus=True):
     DEFAULT_CLASSES = "service-panel"
 
     def __init__(self, view: ServiceView) -> None:
-        super().__init__(id=f"svc-{view.name}")
+        super().__init__(id=panel_id(view.name))
         self.auto_links = False  # no links in a panel: skip Textual's per-strip link styling
         self.service = view.name
         self.view = view
         self._lines: list[Text] = render_service(view).split("\n")
         self._strips: dict[int, Strip] = {}
         self._base_style: Style | None = None  # the panel's colours, looked up once per restyle
-        self.border_title = view.name
+        self.border_title = panel_title(view)
         self._apply_chrome(view)
 
     def render(self) -> Text:
@@ -171,7 +198,7 @@ class ServicePanel(Widget, can_focus=True):
         return True
 
     def _apply_chrome(self, view: ServiceView) -> None:
-        self.border_subtitle = ("● " if view.wanted else "○ ") + view.membership if view.membership else ""
+        self.border_subtitle = panel_subtitle(view)
         for tone in TONES:
             self.set_class(view.tone == tone, f"-{tone}")
         self.set_class(view.wanted, "-wanted")
