@@ -61,8 +61,7 @@ def too_many_services(count: int) -> Text:
     """What the dashboard shows instead of panels for a stack past the limit (the loader refuses one too)."""
     text = Text()
     text.append(f"This stack has {count:,} services; the dashboard shows at most {MAX_SERVICES:,}.", style="bold red")
-    text.append("\nSplit it into several compose projects (one `-p NAME` each), or use `skid status` and "
-                "`skid monitor` for the whole stack. q quits.", style="dim")
+    text.append("\nSplit it into several compose projects (one `-p NAME` each). q quits.", style="dim")
     return text
 
 
