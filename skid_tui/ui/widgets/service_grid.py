@@ -4,7 +4,7 @@ Virtualised: only the rows in view and a few rows either side are mounted as pan
 costs a few milliseconds to mount and every layout pass walks all of them, so 1,000 mounted panels took
 seconds to start and hundreds of milliseconds per key. Spacers above and below the mounted rows keep
 the scrollable height (and the scrollbar) that of every row, so scrolling looks as if all were there.
-A stack that fits the window (any usual one) has every panel mounted, as before.
+A stack of up to MOUNT_ALL services (any usual one) has every panel mounted, as before.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ PANEL_MIN_WIDTH = 46
 ROW_HEIGHT = 9  # a panel's height, its `height` and the grid's `grid-rows` in skid.tcss
 MARGIN_ROWS = 3  # rows mounted beyond the view on either side: a few keys' worth of movement
 INITIAL_PANELS = 36  # mounted before the first layout tells the real window: a tall terminal's worth
+# Up to this many services every panel stays mounted: a layout pass over 100 panels is a few ms, and
+# moving then never waits for a mount (3-6 ms a panel), so keys are quickest without the window.
+MOUNT_ALL = 100
 
 PanelFactory = Callable[[str], ServicePanel]
 
@@ -56,7 +59,8 @@ class ServiceGrid(Widget, can_focus=False):
         self._index = {name: i for i, name in enumerate(self.services)}
         self._make_panel = make_panel
         self._mounted: dict[str, ServicePanel] = {}
-        self._window = (0, min(len(self.services), INITIAL_PANELS))  # service indexes [start, end)
+        n = len(self.services)
+        self._window = (0, n if n <= MOUNT_ALL else INITIAL_PANELS)  # service indexes [start, end)
         self._columns = 1
         self._cursor = 0  # the selected service's index; the focused panel follows it once mounted
         self._syncing = False
@@ -109,6 +113,8 @@ class ServiceGrid(Widget, can_focus=False):
 
     def _wanted_window(self) -> tuple[int, int]:
         cols, n = self._columns, len(self.services)
+        if n <= MOUNT_ALL:
+            return 0, n
         total_rows = math.ceil(n / cols)
         first, last = self._rows_in_view()
         last = min(last, total_rows)
@@ -148,12 +154,25 @@ class ServiceGrid(Widget, can_focus=False):
                 self._again = False
                 wanted = self._wanted_window()
                 if wanted != self._window:
+                    start, end = self._window
+                    view = self._view_window()
+                    if (wanted[1] <= start or wanted[0] >= end) and view != wanted:
+                        # A jump (end, home, the command palette): the rows in view first, the rows around
+                        # them once that frame is painted. Mounting costs a few ms a panel.
+                        await self._move_window(view)
+                        self._focus_cursor()
+                        self.call_after_refresh(self._follow)
+                        break
                     await self._move_window(wanted)
                 self._focus_cursor()
                 if not self._again:
                     break
         finally:
             self._syncing = False
+
+    def _view_window(self) -> tuple[int, int]:
+        first, last = self._rows_in_view()
+        return first * self._columns, min(len(self.services), last * self._columns)
 
     async def _move_window(self, wanted: tuple[int, int]) -> None:
         new = self.services[slice(*wanted)]
@@ -206,7 +225,9 @@ class ServiceGrid(Widget, can_focus=False):
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         if round(old_value) != round(new_value):
-            self._follow()
+            # After the frame: the rows in view are mounted (the margin is there for that), so the view
+            # is painted first and the window catches up behind it.
+            self.call_after_refresh(self._follow)
             self.post_message(self.Scrolled())
 
     def on_descendant_focus(self, event: DescendantFocus) -> None:
@@ -228,7 +249,8 @@ class ServiceGrid(Widget, can_focus=False):
         panel = self._mounted.get(self.services[index])
         if panel is not None and panel.is_attached:
             self.screen.set_focus(panel, scroll_visible=False)
-        self._follow()  # mounts it if it was not, then focuses it
+        else:
+            self._follow()  # mounts it, then focuses it
 
     def _scroll_to_row(self, row: int) -> None:
         """Scroll just enough to show the whole row (computed, not measured: it may not be mounted yet)."""
