@@ -103,6 +103,12 @@ async def test_scrolling_away_moves_the_selection_into_view(tmp_path):
         await pilot.press("j")
         await wait_until(pilot, lambda: app.focused in grid.visible_panels(), KEY_BOUND, "j from there")
         assert app.focused.service >= name(153)
+        selected = app.focused.service
+        await pilot.resize_terminal(100, 40)  # three columns become two: the selection keeps its place in view
+        await wait_until(pilot, lambda: on_screen(app, selected), KEY_BOUND, "the selection after a resize")
+        await pilot.press("end")
+        await wait_until(pilot, lambda: on_screen(app, name(299)), KEY_BOUND, "the last panel in two columns")
+        assert grid.panel(name(298)) is not None and grid.panel(name(297)) is not None
 
 
 def too_many(stack: Stack, n: int) -> Stack:

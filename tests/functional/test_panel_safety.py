@@ -31,6 +31,7 @@ from skid_tui.ui.screens.profiles import ProfilePickerScreen
 from skid_tui.ui.views import HeaderView, ServiceView, budget_bar_view, service_view
 from skid_tui.ui.widgets.budget_bar import render_budget_bar
 from skid_tui.ui.widgets.engine_header import render_header
+from skid_tui.ui.widgets.service_grid import ServiceGrid
 from skid_tui.ui.widgets.service_panel import ServicePanel, panel_subtitle, panel_title, render_service
 from tests.factories import NOW, container, demo_stack
 from tests.functional.helpers import wait_until
@@ -186,3 +187,25 @@ def test_fuzzed_panel_header_bar_and_dialog_text(name: str, image: str, state: s
     assert_clean(explain(StartCheck(name, 2, 1, ((profile, 1),))))
     assert_clean(render_service(service_view(stack.services["postgres"], (hostile_container("postgres"),),
                                              profile=stack.profiles["minimal"], engine_state="connected", now=NOW)))
+
+
+async def test_service_names_that_cannot_be_dom_ids(tmp_path):
+    """Compose allows '.' in a service name; a panel's DOM id cannot hold one. Such a panel has no id, and is
+    found, selected and updated like any other (it used to stop the dashboard with BadIdentifier)."""
+    compose = tmp_path / "dots.yml"
+    compose.write_text("services:\n  web.1:\n    image: skid-demo/base:latest\n"
+                       "  web_1:\n    image: skid-demo/base:latest\n  1web:\n    image: skid-demo/base:latest\n")
+    stack = load_stack([str(compose)], None, project_name="skid-demo")
+    app = SkidApp(stack, None, lambda: [], watch=False, model=LiveModel(stack, None, peaks=None), clock=lambda: NOW)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        grid = app.query_one(ServiceGrid)
+        dotted = grid.panel("web.1")
+        assert dotted is not None and dotted.id is None and grid.panel("web_1").id == "svc-web_1"
+        app.focus_service("web.1")
+        await pilot.pause()
+        assert app.focused is dotted
+        snapshot = dataclasses.replace(container("postgres"), service="web.1", image="skid-demo/base:latest")
+        feed(app, EngineStatus("connected"), ServiceUpdate("web.1", (snapshot,)))
+        await settle(pilot)
+        assert dotted.view.state == "running" and "web.1" in shown_text(app)

@@ -217,9 +217,13 @@ class ServiceGrid(Widget, can_focus=False):
     # -- events ---------------------------------------------------------------------------------------
 
     def on_resize(self, event: Resize) -> None:
-        self._columns = self.columns_for(event.size.width)
-        self._grid.styles.grid_size_columns = self._columns
+        columns = self.columns_for(event.size.width)
+        changed = columns != self._columns
+        self._columns = columns
+        self._grid.styles.grid_size_columns = columns
         self._layout_spacers()
+        if changed and self.services:
+            self._scroll_to_row(self._cursor // columns)  # the selection moved to another row: keep it in view
         self._follow()  # the window is checked against the new columns and height (and realigned)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
