@@ -19,6 +19,7 @@ from skid_tui.config import Options, UsageError, active_profile, load
 from skid_tui.engine.client import ENGINE_ERRORS, Engine, EngineUnavailable, describe_error
 from skid_tui.engine.containers import read_project, service_containers
 from skid_tui.engine.discovery import engine_candidates
+from skid_tui.model import statefile
 from skid_tui.model.active import remembered_profile
 from skid_tui.safe_text import is_safe, terminal_line, visible, visible_lines
 from skid_tui.stack import ConfigError, Stack, format_bytes
@@ -387,10 +388,13 @@ def lifecycle_command(command: str, stack: Stack, options: Options, args: argpar
 def cmd_dashboard(stack: Stack, options: Options) -> int:
     from skid_tui.ui.app import SkidApp  # Textual loads only for the dashboard: the CLI stays quick
 
+    statefile.set_warning_handler(None)  # state-file warnings wait for the app: a notification, not stderr
     profile = active_profile(stack, options.profile, remembered_profile(stack.project))
     app = SkidApp(stack, profile, lambda: engine_candidates(options.host), stats=options.stats,
                   compose_cmd=options.compose_cmd)
     app.run()
+    for line in statefile.take_warnings():  # a state file the app's last save could not use, after the screen is back
+        say(line)
     return 0
 
 
@@ -401,6 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Piped output has no terminal width to honour: do not squeeze tables into 80 columns.
     out = SafeConsole(width=None if sys.stdout.isatty() else 160)
     err = SafeConsole(stderr=True)
+    statefile.set_warning_handler(say)  # a state file ignored or set aside: one line on stderr, once
     try:
         stack = load_or_exit(options, err)
         if options.profile:

@@ -2,42 +2,39 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
+from typing import Any
 
-from skid_tui.model.peaks import state_dir
+from skid_tui.model import statefile
+from skid_tui.model.statefile import describe_value, shown_name, state_dir
 
 
 def _path() -> Path:
     return state_dir() / "active-profile.json"
 
 
+def valid_profiles(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The valid entries of an active-profile object ({project: profile name}), and one line per other."""
+    valid = {project: name for project, name in data.items() if isinstance(name, str)}
+    problems = [f"project {shown_name(project)}: expected a profile name, found {describe_value(name)}"
+                for project, name in data.items() if not isinstance(name, str)]
+    return valid, problems
+
+
+def _load(path: Path) -> statefile.StateFile:
+    return statefile.load(path, valid_profiles, holds="projects to profile names")
+
+
 def remembered_profile(project: str) -> str | None:
-    try:
-        data = json.loads(_path().read_text())
-    except (OSError, ValueError):
-        return None
-    value = data.get(project) if isinstance(data, dict) else None
-    return value if isinstance(value, str) else None
+    return _load(_path()).data.get(project)
 
 
 def remember_profile(project: str, profile: str) -> None:
-    """Best effort: a read-only home must not stop a profile switch."""
+    """Best effort: a read-only home must not stop a profile switch (statefile warns instead), and a file
+    skid could not read is left as it is rather than replaced by this one project's entry."""
     path = _path()
-    try:
-        data = json.loads(path.read_text())
-        if not isinstance(data, dict):
-            data = {}
-    except (OSError, ValueError):
-        data = {}
-    data[project] = profile
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".active-")
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    current = _load(path)
+    if not current.writable:
+        return  # the load's warning said the file is left alone
+    current.data[project] = profile
+    statefile.save(path, current.data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ from skid_tui.engine.containers import ContainerSnapshot
 from skid_tui.engine.discovery import HOW_TO_START, EngineCandidate
 from skid_tui.engine.sampler import StatsBatch, StatsMode
 from skid_tui.engine.watcher import EngineStatus, StackWatcher, WatchUpdate
-from skid_tui.model import LiveModel, PeakStore
+from skid_tui.model import LiveModel, PeakStore, statefile
 from skid_tui.safe_text import visible, visible_lines
 from skid_tui.stack import Profile, Stack, format_bytes
 from skid_tui.stack.limits import MAX_SERVICES
@@ -187,6 +188,7 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
             panels.first().focus()
         # New peaks reach the state file now and then, and at exit; not on every sample.
         self.set_interval(30.0, self.save_peaks, name="save-peaks")
+        statefile.set_warning_handler(self.state_file_warning)  # those from loading the state come now
         if self.watch_engine and not self.too_many:
             self.follow_engine()
             self.detect_compose_tool()
@@ -196,11 +198,20 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
         self.watcher.stop()
         self.stop_followers()
         self.cancel_all_jobs()  # a test container is killed and removed, a build's stream closed
+        statefile.set_warning_handler(None)  # the last save's warnings wait for the CLI, after the screen is back
         self.save_peaks()
 
     def save_peaks(self) -> None:
         if self.model.peaks is not None:
             self.model.peaks.save()
+
+    def state_file_warning(self, message: str) -> None:
+        """A state file ignored or set aside: a notification and a line in the activity log."""
+        if threading.get_ident() != self._thread_id:  # a worker's load or save: said on the app's thread
+            self.call_from_thread(self.state_file_warning, message)
+            return
+        self.notify(message, title="state file", severity="warning", timeout=10)
+        self.say(message)
 
     async def action_quit(self) -> None:
         # Wake the watcher's (and log followers') blocking reads first, so their threads end with the app.

@@ -1,0 +1,349 @@
+"""skid's own state files (`peaks.json`, `active-profile.json` under $XDG_STATE_HOME/skid-tui): read
+bounded, validated, set aside when broken, written atomically.
+
+A state file is a regular file of at most MAX_STATE_BYTES, or skid does not read it:
+- a FIFO, a device, a directory (or a symlink to one), or a file skid may not read: ignored, one warning,
+  and never written over (the store refuses to save);
+- too big, not UTF-8, not JSON, NaN/Infinity, nested too deep, or not a JSON object: set aside (renamed
+  `NAME.bad-YYYYmmddTHHMMSS`, nothing deleted), one warning, skid starts afresh;
+- a JSON object with some invalid entries: the file as read is set aside, the valid entries are written
+  back and kept, one warning.
+A symlink to a regular file is followed (a dotfiles checkout may link the state dir's files): it is read,
+and written through, so the link stays a link.
+
+Warnings are one line each and said once per front end: the CLI prints them on stderr, the dashboard as a
+notification and in its activity log (`set_warning_handler`). Until a handler is set they wait in a list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import stat
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skid_tui.stack.limits import describe_size
+
+MAX_STATE_BYTES = 1024 * 1024  # a project of 1,000 services takes about 60 KiB of peaks
+NAME_SHOWN = 60  # characters of a project or service name quoted in a warning
+
+Validator = Callable[[dict[str, Any]], tuple[dict[str, Any], list[str]]]
+
+
+def state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """$XDG_STATE_HOME/skid-tui, else ~/.local/state/skid-tui."""
+    environ = os.environ if environ is None else environ
+    base = environ.get("XDG_STATE_HOME") or str(Path(environ.get("HOME") or Path.home()) / ".local" / "state")
+    return Path(base) / "skid-tui"
+
+
+# -- warnings ------------------------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_handler: Callable[[str], None] | None = None
+_pending: list[str] = []
+_said: set[str] = set()
+
+
+def set_warning_handler(handler: Callable[[str], None] | None) -> None:
+    """Deliver state-file warnings to `handler` from now on (None: keep them for `take_warnings`).
+
+    Warnings that waited for a handler are delivered to it at once. Each distinct warning reaches a
+    handler once: a save retried every 30 s on a FIFO does not repeat itself.
+    """
+    global _handler
+    with _lock:
+        _handler = handler
+        waiting = list(_pending) if handler is not None else []
+        if handler is not None:
+            _pending.clear()
+        _said.clear()
+        _said.update(waiting)
+    for message in waiting:
+        _deliver(handler, message)
+
+
+def take_warnings() -> list[str]:
+    """The warnings no handler has taken, oldest first; the list is emptied."""
+    with _lock:
+        taken = list(_pending)
+        _pending.clear()
+    return taken
+
+
+def warn(message: str) -> None:
+    """One line about a state file: to the handler, else kept until one is set or they are taken."""
+    with _lock:
+        if message in _said:
+            return
+        _said.add(message)
+        handler = _handler
+        if handler is None:
+            _pending.append(message)
+            return
+    _deliver(handler, message)
+
+
+def _deliver(handler: Callable[[str], None] | None, message: str) -> None:
+    if handler is None:
+        return
+    try:
+        handler(message)
+    except Exception:  # a front end gone (a closed app): saving the state must not fail for it
+        with _lock:
+            _pending.append(message)
+
+
+# -- reading -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StateFile:
+    """What a state file holds that is valid, and whether skid may replace the file."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    writable: bool = True  # False: the file is there but could not be read; writing would lose it
+
+
+class _Invalid(Exception):
+    """The file's content is unusable: set it aside. `where` is ':LINE:COL' when known."""
+
+    def __init__(self, what: str, where: str = "") -> None:
+        super().__init__(what)
+        self.what = what
+        self.where = where
+
+
+class _Refused(Exception):
+    """Not a regular file: left as it is, never written over."""
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a file"
+
+
+def _position(raw: bytes, offset: int) -> str:
+    line = raw.count(b"\n", 0, offset) + 1
+    column = offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
+    return f":{line}:{column}"
+
+
+def _no_constant(name: str) -> Any:
+    raise _Invalid(f"{name} is not a number skid accepts (expected a finite number)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as infinity
+        raise _Invalid(f"{text[:20]} is not a number skid accepts (expected a finite number)")
+    return value
+
+
+def _parse(raw: bytes) -> Any:
+    """The JSON in `raw`. Raises _Invalid with the position when JSON gives one."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Invalid("not UTF-8 text", _position(raw, exc.start)) from None
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as exc:
+        raise _Invalid(f"invalid JSON ({exc.msg})", f":{exc.lineno}:{exc.colno}") from None
+    except RecursionError:
+        # The C scanner stops at the interpreter's recursion limit; no state file nests more than 3 deep.
+        raise _Invalid("invalid JSON (nested too deeply)") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise _Invalid(f"invalid JSON ({str(exc).split(';')[0]})") from None
+
+
+def _first_char(raw: bytes) -> str:
+    stripped = raw.lstrip()
+    return _position(raw, len(raw) - len(stripped))
+
+
+def _target(path: Path) -> Path:
+    """Where the file's data lives: a symlink's target, so renaming or writing keeps the link."""
+    return Path(os.path.realpath(path))
+
+
+def _set_aside(path: Path) -> Path:
+    """Rename the file (a symlink's target) to NAME.bad-TIMESTAMP, never over an earlier one."""
+    target = _target(path)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    aside = target.with_name(f"{target.name}.bad-{stamp}")
+    n = 1
+    while os.path.lexists(aside):
+        n += 1
+        aside = target.with_name(f"{target.name}.bad-{stamp}-{n}")
+    os.rename(target, aside)
+    return aside
+
+
+def _read(path: Path) -> bytes | None:
+    """The file's bytes; None when it does not exist. Raises OSError (unreadable), _Refused or _Invalid."""
+    try:
+        st = os.stat(path)  # follows a symlink: what it points to decides
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        raise _Refused(_not_regular(path, st.st_mode))
+    if st.st_size > MAX_STATE_BYTES:
+        raise _Invalid(f"{describe_size(st.st_size)}, more than the {describe_size(MAX_STATE_BYTES)} skid reads")
+    # O_NONBLOCK: swapped for a FIFO after the stat, the open still returns at once; fstat then says so.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _Refused(_not_regular(path, st.st_mode))
+        chunks: list[bytes] = []
+        total = 0
+        while total <= MAX_STATE_BYTES:  # at most the bound + 1 bytes: a file growing as it is read stops here
+            chunk = os.read(fd, MAX_STATE_BYTES + 1 - total)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    finally:
+        os.close(fd)
+    if total > MAX_STATE_BYTES:
+        raise _Invalid(f"more than the {describe_size(MAX_STATE_BYTES)} skid reads")
+    return b"".join(chunks)
+
+
+def _not_regular(path: Path, mode: int) -> str:
+    via = ""
+    if path.is_symlink():
+        with contextlib.suppress(OSError):
+            via = f", through a symlink to {os.readlink(path)}"
+    return f"not a regular file ({_kind(mode)}{via})"
+
+
+LEFT_ALONE = "ignored, and skid will not write over it"
+
+
+def load(path: Path, validate: Validator, *, holds: str) -> StateFile:
+    """Read a state file and keep what is valid; every problem is one warning.
+
+    `validate` gets the top-level JSON object and returns its valid part and one line per entry dropped;
+    `holds` says what the object maps (e.g. "projects") for the error when the top level is not an object.
+    Side effects, by design: a broken file is set aside; a partly valid one is set aside and its valid
+    part written back, so the valid entries are on disk again even if nothing is saved later.
+    """
+    try:
+        raw = _read(path)
+        if raw is None:
+            return StateFile()
+        data = _parse(raw)
+        if not isinstance(data, dict):
+            raise _Invalid(f"expected a JSON object of {holds}, found {describe_value(data)}", _first_char(raw))
+    except _Refused as exc:
+        warn(f"{path}: {exc}: {LEFT_ALONE}")
+        return StateFile(writable=False)
+    except _Invalid as exc:
+        return _broken(path, f"{path}{exc.where}: {exc.what}")
+    except OSError as exc:
+        warn(f"{path}: cannot read it ({exc.strerror or exc}): {LEFT_ALONE}")
+        return StateFile(writable=False)
+    valid, problems = validate(data)
+    if not problems:
+        return StateFile(valid)
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    what = f"{path}: {problems[0]}{more}: dropped, the rest kept"
+    try:
+        aside = _set_aside(path)
+    except OSError as exc:
+        # Not set aside, so not rewritten either: the entries stay on disk as they were, skid uses the valid ones.
+        warn(f"{what}; the file could not be set aside ({exc.strerror or exc}), so skid will not write over it")
+        return StateFile(valid, writable=False)
+    try:
+        write_atomic(path, valid)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.rename(aside, _target(path))  # put it back: better the file as it was than no file
+        warn(f"{what}; the valid entries could not be written back ({exc.strerror or exc})")
+        return StateFile(valid, writable=False)
+    warn(f"{what}; the file as read is set aside as {aside.name}")
+    return StateFile(valid)
+
+
+def _broken(path: Path, what: str) -> StateFile:
+    try:
+        aside = _set_aside(path)
+    except OSError as exc:
+        warn(f"{what}: {LEFT_ALONE} (it could not be set aside: {exc.strerror or exc})")
+        return StateFile(writable=False)
+    warn(f"{what}: set aside as {aside.name}")
+    return StateFile()
+
+
+# -- writing -------------------------------------------------------------------------------------------
+
+
+def write_atomic(path: Path, data: Mapping[str, Any]) -> None:
+    """Replace the file (a symlink's target) with `data` as JSON, all at once or not at all.
+
+    A temp file in the same directory, flushed to disk, then renamed over the file: a crash or a full
+    disk leaves the old file or the new one, never half of one, and the temp file is removed on any
+    failure. Raises OSError.
+    """
+    target = _target(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n"
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        tmp = ""
+    finally:
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def save(path: Path, data: Mapping[str, Any]) -> bool:
+    """write_atomic, and a warning instead of an error: a read-only home must not stop skid."""
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        warn(f"{path}: not saved ({exc.strerror or exc})")
+        return False
+    return True
+
+
+# -- describing entries --------------------------------------------------------------------------------
+
+
+def shown_name(name: str) -> str:
+    """A project or service name quoted in a warning, cut short: a key may be a megabyte long."""
+    return repr(name if len(name) <= NAME_SHOWN else name[:NAME_SHOWN] + "…")
+
+
+def describe_value(value: Any) -> str:
+    """What a wrong value is, briefly: "a list", "a string ('lots')", "true"."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"a string ({shown_name(value)})"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = repr(value)
+    return text if len(text) <= 30 else text[:30] + "…"
