@@ -10,12 +10,14 @@ import contextlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from textual.content import Content
 from textual.css.query import NoMatches
 from textual.widgets import TabbedContent, TabPane
 
 from skid_tui.engine.client import Engine
 from skid_tui.engine.logs import LineMailbox, LogFollower, LogLine, service_container
 from skid_tui.model.logbuffer import LogBuffer
+from skid_tui.safe_text import visible
 from skid_tui.ui.messages import LogLinesArrived
 from skid_tui.ui.widgets.log_view import LogPane, LogView
 
@@ -79,7 +81,8 @@ class PanesMixin:
         except NoMatches:
             pass
         pane = LogPane(title, LogBuffer(), id=f"{pid}-body", kind=kind)
-        self.panes.add_pane(TabPane(title, pane, id=pid))
+        # A service's or a suite's name is data: a tab label as text (Content, never markup), controls visible.
+        self.panes.add_pane(TabPane(Content(visible(title)), pane, id=pid))
         return pane, True
 
     # -- service logs -------------------------------------------------------------------------------------
@@ -140,4 +143,6 @@ class PanesMixin:
             follower.stop()
 
     def note(self: SkidApp, pane: LogPane, text: str) -> None:
+        # A note may quote the engine or a container (an error, a name): the pane draws it as it draws lines,
+        # controls visible; one line, so a newline in it does not break the pane's rows.
         pane.add([LogLine("", text, 0)])

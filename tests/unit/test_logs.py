@@ -30,7 +30,18 @@ from skid_tui.engine.logs import (
     tail_start,
     ts_key,
 )
-from skid_tui.model.logbuffer import LogBuffer, compile_pattern
+from skid_tui.model.logbuffer import (
+    FIRST_STRETCH,
+    LINE_BUDGET,
+    MAX_LINE,
+    LogBuffer,
+    Matcher,
+    SearchStats,
+    compile_pattern,
+    compile_search,
+    scan,
+    shown_text,
+)
 
 
 def frame(stream: int, data: bytes) -> bytes:
@@ -427,3 +438,105 @@ def test_the_exit_watch_asks_the_engine_only_once_the_process_may_have_ended():
     finally:
         child.kill()
         child.wait()
+
+
+# -- bounded search and lines shown as text ------------------------------------------------------------------
+
+
+def test_nested_repetition_is_searched_as_text_and_stays_quick():
+    for pattern in ("(a+)+$", "(.*a){9}", "(x|xy)*z", "(?:a*)*b"):
+        assert compile_search(pattern)[1] == "nested repetition can take minutes", pattern
+    for pattern in ("x+y", ".*error", "(foo|bar)+", r"\d+\.\d+", "a{2,5}"):
+        assert compile_search(pattern)[1] is None, pattern
+    assert compile_search("a[b")[1] == "not a regular expression"
+    matcher = Matcher("(a+)+$")
+    started = time.perf_counter()
+    assert matcher.search("a" * 10_000 + "!") is None  # as a regular expression: longer than the universe
+    assert matcher.search("x (a+)+$ y") is not None
+    assert time.perf_counter() - started < 0.05
+
+
+@pytest.mark.parametrize("pattern", ["x+y", ".*error", ".*.*=.*"])
+def test_a_slow_pattern_searches_a_long_line_within_the_budget_and_learns_how_far(pattern):
+    matcher = Matcher(pattern)
+    stats = SearchStats()
+    started = time.perf_counter()
+    assert matcher.search("x" * MAX_LINE, stats) is None
+    took = time.perf_counter() - started
+    # Whole, one search takes 0.2-0.5 s (x+y, .*error), minutes (.*.*=.*); with the UI waiting on the GIL.
+    assert took < LINE_BUDGET * 4, f"{took * 1000:.0f} ms"
+    assert stats.slow == 1 and FIRST_STRETCH <= matcher.limit < MAX_LINE
+    started = time.perf_counter()
+    result = scan(matcher, 0, ["x" * MAX_LINE] * 50)
+    assert result is not None and result.complete and result.stats.slow == 50
+    assert time.perf_counter() - started < 50 * LINE_BUDGET
+
+
+def test_a_quick_pattern_searches_all_of_a_long_line_and_a_stretch_end_is_not_a_line_end():
+    matcher = Matcher("error")
+    m = matcher.search("x" * 9_000 + "error" + "y" * 995)
+    assert m is not None and m.start() == 9_000 and matcher.limit == MAX_LINE
+    # "error" ends exactly where the first stretch does: error$ must not match there.
+    line = "x" * (FIRST_STRETCH - 5) + "error" + "y" * 1000
+    assert Matcher("error$").search(line) is None
+    assert Matcher("error$").search(line[: FIRST_STRETCH]) is not None
+
+
+def test_a_scan_counts_cut_lines_stops_at_its_budget_and_can_be_cancelled():
+    texts = ["ok error", "x" * 2_000_000 + "error", "plain"] * 100
+    found = scan(Matcher("error"), 10, texts)
+    assert found is not None and found.complete
+    assert found.hits == [10 + i for i in range(0, 300, 3)]  # the error past 10,000 characters is not seen
+    assert found.stats.cut == 100 and found.upto == 310
+    stopped = scan(Matcher("x+y"), 0, ["x" * MAX_LINE] * 1000, budget=0.05)
+    assert stopped is not None and not stopped.complete and stopped.scanned < 1000
+    calls = []
+    assert scan(Matcher("e"), 0, texts, lambda: bool(calls.append(1)) or len(calls) > 5) is None
+
+
+def test_lines_are_shown_searched_and_measured_as_the_reader_sees_them():
+    hostile = "\x1b]0;PWNED\x07\x1b[2J\x1b[10;10H"
+    assert shown_text(hostile) == ("^[]0;PWNED^G^[[2J^[[10;10H", False)
+    assert shown_text("\x1b[31mred\x1b[0m") == ("red", False)
+    text, cut = shown_text("y" * 20_000)
+    assert text == "y" * MAX_LINE and cut
+    buf = LogBuffer()
+    buf.extend([LogLine("", "\x1b[31mred\x1b[0m", 1)])
+    assert buf.width == 3
+    buf.extend([LogLine("", "z" * 10_000_000, 1)])
+    assert MAX_LINE < buf.width < MAX_LINE + 100
+    # A search sees the shown text: "31m" is no longer there, "^[" is.
+    assert buf.matches(Matcher("31m")) == 0 and buf.matches(Matcher("red")) == 1
+    buf.extend([LogLine("", hostile, 1)])
+    assert buf.matches(Matcher(r"\^\[\]0;PWNED")) == 1
+    assert buf.text().splitlines()[0] == "\x1b[31mred\x1b[0m"  # saved as written
+
+
+def test_a_slow_live_filter_drops_to_plain_text_and_says_so():
+    buf = LogBuffer()
+    buf.set_filter(".*error")
+    started = time.perf_counter()
+    buf.extend([LogLine("", "x" * MAX_LINE, 1)] * 2000 + [LogLine("", "an .*error here", 1)])
+    assert time.perf_counter() - started < 1.0  # whole, 2,000 of them take 10 minutes
+    assert buf.search is not None and buf.search.plain == "too slow for new lines"
+    assert buf.view_len() == 1 and buf.view_line(0).text == "an .*error here"
+    quick = LogBuffer()
+    quick.set_filter("line 7")
+    quick.extend(lines(0, 50_000))  # many quick lines are not slow ones
+    assert quick.search is not None and quick.search.plain is None
+    assert quick.view_len() == sum(1 for i in range(50_000) if "line 7" in f"line {i}")
+
+
+def test_a_search_installed_from_a_snapshot_matches_what_came_after():
+    buf = LogBuffer(capacity=100)
+    buf.extend(lines(0, 60))
+    matcher = Matcher("error")
+    found = scan(matcher, *buf.snapshot())
+    buf.extend(lines(60, 60))  # 20 fall off, 60 arrive while the "thread" searched
+    buf.set_search(matcher, found)
+    assert list(buf.hits) == list(range(20, 120, 10))
+    assert buf.next_hit(30) == 40 and buf.next_hit(110) == 20 and buf.next_hit(20, forward=False) == 110
+    buf.set_filtering(True)
+    assert buf.view_len() == 10 and buf.filter is matcher
+    buf.set_search(None)
+    assert buf.filter is None and buf.view_len() == 100

@@ -1,5 +1,10 @@
 """Log panes: a view over a LogBuffer that draws only the visible lines, with search, filter, pause/follow,
-timestamps and save. A pane out of sight takes lines into its buffer and draws nothing until shown."""
+timestamps and save. A pane out of sight takes lines into its buffer and draws nothing until shown.
+
+Lines are a container's output: drawn with safe_text.rich_text, SGR colour as colour and every other control
+character as visible text (`^[`), never sent to the terminal. Searching runs in a thread as the user types
+(each keystroke cancels the search before it), bounded per line and per scan by the buffer's Matcher.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ import re
 import time
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.cache import LRUCache
@@ -20,15 +26,18 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input, Static
+from textual.worker import get_current_worker
 
 from skid_tui.engine.logs import LogLine
-from skid_tui.model.logbuffer import LogBuffer, compile_pattern
+from skid_tui.model.logbuffer import MAX_LINE, LogBuffer, Matcher, ScanResult, cut_note, scan, shown_text
+from skid_tui.safe_text import is_safe, rich_text, visible
 
 NOTE_STYLE = Style(italic=True, color="cyan")
 ERR_STYLE = Style(color="bright_red")
 TS_STYLE = Style(color="grey50")
 MATCH_STYLE = Style(bgcolor="yellow", color="black")
 CURRENT_STYLE = Style(bgcolor="bright_magenta", color="black", bold=True)
+CUT_STYLE = Style(dim=True, italic=True)
 # LogLine.stream -> style: 0 skid's own notes, 1 stdout, 2 stderr and errors, 3 warnings, 4 a build step
 STREAM_STYLES: dict[int, Style | None] = {
     0: NOTE_STYLE, 1: None, 2: ERR_STYLE, 3: Style(color="yellow"), 4: Style(bold=True, color="bright_white"),
@@ -55,12 +64,24 @@ class LogView(ScrollView, can_focus=True):
     class StatusChanged(Message):
         """Following, paused, the filter or the search changed: the pane's status line says so."""
 
+    class SearchDone(Message):
+        """A search thread went through the buffer's snapshot."""
+
+        def __init__(self, matcher: Matcher, found: ScanResult) -> None:
+            super().__init__()
+            self.matcher = matcher
+            self.found = found
+
     def __init__(self, buffer: LogBuffer, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.buffer = buffer
         self.following = True
         self.timestamps = False
-        self.search_pattern: re.Pattern[str] | None = None
+        self.search_pattern: Matcher | None = None  # the search whose matches are highlighted
+        self.searching: Matcher | None = None  # a search still running in its thread
+        self.found: ScanResult | None = None  # what the last finished search could and could not look at
+        self.announce = False  # say how many lines match when the running search ends (enter was pressed)
+        self._anchor: int | None = None  # sequence number of the top line when the search box opened
         self.current: int | None = None  # sequence number of the current search match
         self.stale = False  # lines arrived while out of sight
         # Strips of lines drawn lately, for redraws and short scrolls. Small on purpose: a Strip carries a
@@ -131,13 +152,15 @@ class LogView(ScrollView, can_focus=True):
         key = (seq, self.timestamps, self.search_pattern, seq == self.current, scroll_x, width)
         strip = self._cache.get(key)
         if strip is None:
-            text = self._line_text(line, seq)
+            text = self._line_text(line, seq, scroll_x + width)
             strip = Strip(list(text.render(self.app.console)), text.cell_len)
             strip = strip.crop_extend(scroll_x, scroll_x + width, base)
             self._cache[key] = strip
         return strip.apply_offsets(scroll_x, row)
 
-    def _line_text(self, line: LogLine, seq: int) -> Text:
+    def _line_text(self, line: LogLine, seq: int, cells: int) -> Text:
+        """A line as drawn, far enough to fill `cells` columns: a 10,000-character line costs what a screen
+        width of it does (a whole one is a millisecond of the UI thread, forty rows of them a slow key)."""
         text = Text(no_wrap=True, end="", style=self._base_style or "")
         if self.timestamps and line.ts:
             text.append(line.ts[:23].replace("T", " "), style=TS_STYLE)
@@ -145,13 +168,43 @@ class LogView(ScrollView, can_focus=True):
         start = len(text)
         # A Text without spans renders unstyled, ignoring its own style: plain stdout would lose the
         # pane's background, so it gets a span of the base style.
-        text.append(line.text, style=STREAM_STYLES.get(line.stream) or self._base_style)
+        style = STREAM_STYLES.get(line.stream) or self._base_style
+        raw = line.text
+        if len(raw) <= MAX_LINE and is_safe(raw):  # most lines: plain text, drawn as it is
+            shown = raw
+            part = _enough(raw, cells)
+            text.append(part, style=style)
+        else:
+            shown, cut = shown_text(raw)
+            part = self._shown_part(raw, shown, style, cells)
+            text.append_text(part)
+            if cut and len(part) == len(shown):
+                text.append(cut_note(len(raw)), style=CUT_STYLE)
         if self.search_pattern is not None:
+            # Offsets in the shown text, which is what the drawn text is: the highlight is on what matched.
             highlight = CURRENT_STYLE if seq == self.current else MATCH_STYLE
-            for m in self.search_pattern.finditer(line.text):
-                if m.end() > m.start():
-                    text.stylize(highlight, start + m.start(), start + m.end())
+            for begin, end in self.search_pattern.spans(shown, len(part)):
+                text.stylize(highlight, start + begin, start + end)
         return text
+
+    @staticmethod
+    def _shown_part(raw: str, shown: str, style: Style | None, cells: int) -> Text:
+        """rich_text of as much of raw as fills cells columns (and a margin, so that an SGR sequence cut at
+        the end is out of sight), at most its shown text."""
+        limit = min(len(raw), MAX_LINE)
+        want = cells + 80
+        size = want
+        while True:
+            body = rich_text(raw[:size], style)
+            if size >= limit or cell_len(body.plain) >= want:
+                break
+            size *= 2
+        if size >= limit:
+            if len(body) > len(shown):
+                body.right_crop(len(body) - len(shown))
+            return body
+        body.right_crop(80)  # what may be a cut sequence; the rest fills the cells
+        return body
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -161,26 +214,87 @@ class LogView(ScrollView, can_focus=True):
     # -- the keys -------------------------------------------------------------------------------------------
 
     def action_search(self) -> None:
+        self._anchor = self._top_seq() if self.buffer.view_len() else None
         self.post_message(LogPane.SearchRequested())
 
-    def set_search(self, pattern: str) -> int:
-        """Highlight pattern and go to its first match at or after the view's top; how many lines match."""
-        self.search_pattern = compile_pattern(pattern) if pattern else None
-        self._cache.clear()
-        if self.search_pattern is None:
-            self.current = None
-            if self.buffer.filter is not None:
-                self.buffer.set_filter(None)
-            self._sync()
-            self.post_message(self.StatusChanged())
-            return 0
-        if self.buffer.filter is not None:
-            self.buffer.set_filter(self.search_pattern)
-        count = self.buffer.matches(self.search_pattern)
-        top = self.buffer.seq_of_row(max(0, int(self.scroll_y))) if self.buffer.view_len() else 0
-        self._go(self.buffer.find(self.search_pattern, top - 1, forward=True))
+    def start_search(self, text: str, *, announce: bool = False) -> None:
+        """Search for text in a thread (the one running before is cancelled); "" ends the search."""
+        if self.searching is not None and self.searching.text == text:
+            self.announce = self.announce or announce  # enter on what is being searched as it was typed
+            return
+        if self.searching is None and self.search_pattern is not None and self.search_pattern.text == text:
+            self.announce = announce
+            self._announce()  # enter on what was searched as it was typed
+            return
+        self.workers.cancel_group(self, "search")
+        self.announce = announce
+        if not text:
+            self.searching = None
+            self._install(None, None)
+            return
+        matcher = Matcher(text)
+        self.searching = matcher
+        first, texts = self.buffer.snapshot()
+        self._scan(matcher, first, texts)
         self.post_message(self.StatusChanged())
-        return count
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def _scan(self, matcher: Matcher, first: int, texts: list[str]) -> None:
+        worker = get_current_worker()
+        found = scan(matcher, first, texts, lambda: worker.is_cancelled)
+        if found is not None and not worker.is_cancelled:
+            self.post_message(self.SearchDone(matcher, found))
+
+    @on(SearchDone)
+    def _search_done(self, message: SearchDone) -> None:
+        message.stop()
+        if message.matcher is not self.searching:
+            return  # superseded by a newer search (its cancel came too late to stop this one posting)
+        self.searching = None
+        self._install(message.matcher, message.found)
+        self._announce()
+
+    def _install(self, matcher: Matcher | None, found: ScanResult | None) -> None:
+        self.search_pattern = matcher
+        self.found = found
+        self.buffer.set_search(matcher, found)
+        self._cache.clear()
+        self.current = None
+        if matcher is None:
+            self._sync()
+        else:
+            anchor = self._anchor if self._anchor is not None else self._top_seq()
+            seq = self.buffer.next_hit(anchor - 1, forward=True)
+            if seq is not None:
+                self._go(seq)
+            else:
+                self._sync()
+        self.post_message(self.StatusChanged())
+
+    def _announce(self) -> None:
+        if self.announce and self.search_pattern is not None:
+            self.announce = False
+            count = len(self.buffer.hits)
+            what = visible(self.search_pattern.text)
+            if count:
+                self.notify(f"{count:,} line{'s' if count != 1 else ''} match /{what}", timeout=3, markup=False)
+            else:
+                self.notify(f"no line matches /{what}", severity="warning", timeout=3, markup=False)
+
+    def cancel_search(self) -> None:
+        """Stop a search still running (escape in the search box): what was found before stays."""
+        self.workers.cancel_group(self, "search")
+        self.searching = None
+        self.announce = False
+        self.post_message(self.StatusChanged())
+
+    def set_search(self, pattern: str) -> int:
+        """Search for pattern here and now (on this thread): how many lines match. For tests and scripts;
+        the search box searches in a thread."""
+        self.workers.cancel_group(self, "search")
+        self.searching = None
+        self._install(Matcher(pattern) if pattern else None, None)
+        return len(self.buffer.hits)
 
     def _go(self, seq: int | None) -> None:
         if seq is None:
@@ -195,21 +309,22 @@ class LogView(ScrollView, can_focus=True):
         self.refresh()
         self.post_message(self.StatusChanged())
 
-    def action_next_match(self) -> None:
+    def _step(self, forward: bool) -> None:
         if self.search_pattern is not None:
-            start = self.current if self.current is not None else self.buffer.seq_of_row(int(self.scroll_y))
-            self._go(self.buffer.find(self.search_pattern, start, forward=True))
+            start = self.current if self.current is not None else self._top_seq() - (1 if forward else 0)
+            self._go(self.buffer.next_hit(start, forward=forward))
+
+    def action_next_match(self) -> None:
+        self._step(True)
 
     def action_previous_match(self) -> None:
-        if self.search_pattern is not None:
-            start = self.current if self.current is not None else self.buffer.seq_of_row(int(self.scroll_y))
-            self._go(self.buffer.find(self.search_pattern, start, forward=False))
+        self._step(False)
 
     def action_toggle_filter(self) -> None:
-        if self.buffer.filter is not None:
-            self.buffer.set_filter(None)
+        if self.buffer.filtering:
+            self.buffer.set_filtering(False)
         elif self.search_pattern is not None:
-            self.buffer.set_filter(self.search_pattern)
+            self.buffer.set_filtering(True)  # the search's matches are kept up to date: nothing to match now
         else:
             self.notify("search first (/), then f shows only the matching lines", timeout=3)
             return
@@ -251,6 +366,14 @@ class LogView(ScrollView, can_focus=True):
         if self.following:
             self.following = False
             self.post_message(self.StatusChanged())
+
+
+def _enough(text: str, cells: int) -> str:
+    """The start of a plain text that fills at least cells columns (all of it when shorter)."""
+    end = cells
+    while end < len(text) and cell_len(text[:end]) < cells:
+        end *= 2
+    return text[:end]
 
 
 _heap_frozen = False
@@ -307,13 +430,18 @@ class LogPane(Vertical):
         self._status_soon()
 
     def set_summary(self, summary: str | Text) -> None:
-        self.summary = summary if isinstance(summary, Text) else Text(summary)
+        # A summary may quote a build's or a test run's output: shown as text, SGR colour at most.
+        if isinstance(summary, str):
+            summary = rich_text(summary)
+        elif not is_safe(summary.plain):
+            summary = rich_text(summary.plain, summary.style)
+        self.summary = summary
         self.refresh_status()
 
     def status_text(self) -> Text:
         v = self.view
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f" {self.title} ", style="bold reverse")
+        text.append(f" {visible(self.title)} ", style="bold reverse")
         if self.summary:
             text.append("  ")
             text.append(self.summary)
@@ -321,12 +449,34 @@ class LogPane(Vertical):
         if self.buffer.total > len(self.buffer.lines):
             text.append(f" (newest {len(self.buffer.lines):,} kept)", style="dim")
         text.append("  following" if v.following else "  paused", style="green" if v.following else "yellow")
-        if v.search_pattern is not None:
-            text.append(f"  /{v.search_pattern.pattern}", style="bold")
-        if self.buffer.filter is not None:
+        if v.searching is not None:
+            text.append(f"  searching /{visible(v.searching.text)}\u2026", style="bold yellow")
+        elif v.search_pattern is not None:
+            text.append(f"  /{visible(v.search_pattern.text)}", style="bold")
+            text.append(f" {len(self.buffer.hits):,} match", style="bold")
+            text.append(self.search_notes(v.search_pattern, v.found), style="yellow")
+        if self.buffer.filtering:
             text.append(f"  filtered: {self.buffer.view_len():,} match", style="magenta")
         text.append("  / search  n N  f filter  space pause  T time  ctrl+s save", style="grey50")
         return text
+
+    @staticmethod
+    def search_notes(matcher: Matcher, found: ScanResult | None) -> str:
+        """What a search could not do as asked: a pattern searched as text, lines cut or searched in part."""
+        notes = []
+        if matcher.plain is not None:
+            notes.append(f"as plain text: {matcher.plain}")
+        if found is not None:
+            if found.stats.cut:
+                cut = found.stats.cut
+                notes.append(f"{cut:,} line{'s' if cut != 1 else ''} searched in {MAX_LINE:,} characters only")
+            if found.stats.slow:
+                slow = found.stats.slow
+                notes.append(f"{slow:,} slow line{'s' if slow != 1 else ''} searched in {matcher.limit:,} "
+                             "characters only")
+            if not found.complete:
+                notes.append(f"stopped after {found.seconds:.0f} s at line {found.scanned:,} of {found.lines:,}")
+        return f" ({'; '.join(notes)})" if notes else ""
 
     def _status_soon(self) -> None:
         # A flood adds lines many times a second: the status line needs redrawing at most every 0.2 s.
@@ -349,23 +499,29 @@ class LogPane(Vertical):
         event.stop()
         box = self.query_one(".log-search", Input)
         box.display = True
-        if self.view.search_pattern is not None:
-            box.value = self.view.search_pattern.pattern
+        current = self.view.searching or self.view.search_pattern
+        with box.prevent(Input.Changed):
+            box.value = current.text if current is not None else ""
         box.focus()
+
+    @on(Input.Changed, ".log-search")
+    def search_changed(self, event: Input.Changed) -> None:
+        # Searched as typed: each keystroke cancels the search before it and starts its own.
+        event.stop()
+        self.view.start_search(event.value)
 
     @on(Input.Submitted, ".log-search")
     def search_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        count = self.view.set_search(event.value)
+        self.view.start_search(event.value, announce=True)
         event.input.display = False
         self.view.focus()
-        if event.value:
-            self.notify(f"{count:,} line{'s' if count != 1 else ''} match /{event.value}", timeout=3)
 
     def on_key(self, event) -> None:  # noqa: ANN001 - a textual Key event
         box = self.query_one(".log-search", Input)
         if event.key == "escape" and box.display:
             box.display = False
+            self.view.cancel_search()
             self.view.focus()
             event.stop()
 
