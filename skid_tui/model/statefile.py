@@ -160,7 +160,9 @@ def _parse(raw: bytes) -> Any:
     try:
         return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
-        raise _Invalid(f"invalid JSON ({exc.msg})", f":{exc.lineno}:{exc.colno}") from None
+        # "Unterminated string starting at" reads wrong once the position moves to the front.
+        message = exc.msg.removesuffix(" starting at")
+        raise _Invalid(f"invalid JSON ({message})", f":{exc.lineno}:{exc.colno}") from None
     except RecursionError:
         # The C scanner stops at the interpreter's recursion limit; no state file nests more than 3 deep.
         raise _Invalid("invalid JSON (nested too deeply)") from None
