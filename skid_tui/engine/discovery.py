@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from skid_tui.stack.limits import InputTooLarge, read_bounded
+
 
 @dataclass(frozen=True)
 class EngineCandidate:
@@ -45,10 +47,11 @@ def current_context(environ: Mapping[str, str], home: Path) -> str | None:
     if not name:
         config = docker_config_dir(environ, home) / "config.json"
         try:
-            name = json.loads(config.read_text()).get("currentContext")
-        except (OSError, ValueError, AttributeError):
+            # Bounded and non-blocking: a FIFO or /dev/zero in place of docker's config must not hang skid.
+            name = json.loads(read_bounded(config, 1 << 20)).get("currentContext")
+        except (OSError, ValueError, AttributeError, RecursionError, InputTooLarge):
             name = None
-    if not name or name == "default":
+    if not isinstance(name, str) or not name or name == "default":
         return None
     return name
 
@@ -59,11 +62,11 @@ def context_candidate(name: str, environ: Mapping[str, str], home: Path) -> Engi
     digest = hashlib.sha256(name.encode()).hexdigest()
     meta = docker_config_dir(environ, home) / "contexts" / "meta" / digest / "meta.json"
     try:
-        data = json.loads(meta.read_text())
+        data = json.loads(read_bounded(meta, 1 << 20))
         host = data["Endpoints"]["docker"]["Host"]
     except OSError:
         return EngineCandidate(None, source, explicit=True, problem=f"context not found ({meta} is missing)")
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError, InputTooLarge):
         return EngineCandidate(None, source, explicit=True, problem=f"context has no docker endpoint ({meta})")
     return EngineCandidate(str(host), source, explicit=True)
 

@@ -470,3 +470,23 @@ def test_fuzzed_state_files_never_raise_and_keep_only_valid_data(tmp_path_factor
             assert validate(json.loads(path.read_bytes())) == (loaded.data, [])
         assert not [p for p in directory.iterdir() if p.name.startswith(".")]
     assert all("\n" not in line for line in lines)
+
+
+# -- docker's own config, which skid reads (never sets aside: it is not skid's) ----------------------------
+
+
+@pytest.mark.parametrize("make", [make_fifo, make_zero_link, make_directory])
+def test_dockers_config_that_is_not_a_regular_file_is_passed_over_at_once(tmp_path, make):
+    from skid_tui.engine.discovery import current_context
+
+    make(tmp_path / "config.json")
+    assert quickly(lambda: current_context({"DOCKER_CONFIG": str(tmp_path)}, tmp_path)) is None
+
+
+@pytest.mark.parametrize("content", [b'{"a":' * 100_000, b'{"currentContext": ["x"]}', b"\xff", b"[1]"])
+def test_dockers_config_with_bad_content_is_passed_over(tmp_path, content):
+    from skid_tui.engine.discovery import current_context
+
+    (tmp_path / "config.json").write_bytes(content)
+    assert current_context({"DOCKER_CONFIG": str(tmp_path)}, tmp_path) is None
+    assert (tmp_path / "config.json").read_bytes() == content
