@@ -113,8 +113,10 @@ def test_what_is_not_a_regular_file_is_ignored_at_once_and_never_written_over(tm
     assert os.lstat(path).st_mode == mode
 
 
-def test_remember_profile_leaves_an_unreadable_file_alone(private_state_dir, said):
-    path = private_state_dir / "skid-tui" / "active-profile.json"
+def test_remember_profile_leaves_an_unreadable_file_alone(tmp_path, said, monkeypatch):
+    # A state dir of this test's own: the session-wide one may already hold an active-profile.json.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    path = tmp_path / "skid-tui" / "active-profile.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     os.mkfifo(path)
     try:
