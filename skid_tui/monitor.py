@@ -16,9 +16,10 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from skid_tui.engine.client import engine_timeout
 from skid_tui.engine.discovery import EngineCandidate
 from skid_tui.engine.sampler import StatsMode
-from skid_tui.engine.watcher import StackWatcher, WatchUpdate
+from skid_tui.engine.watcher import EngineStatus, StackWatcher, WatchUpdate
 from skid_tui.model import LiveModel, ServiceResources
 from skid_tui.model.budget import cpu_fraction, usage_tone
 from skid_tui.stack import format_bytes
@@ -49,7 +50,9 @@ class ModelFeed:
 
     def __exit__(self, *exc: object) -> None:
         self.watcher.stop()
-        self.thread.join(timeout=5)
+        # A watcher blocked on an engine that does not answer wakes at its request deadline, not now: the
+        # thread is a daemon, so do not make the command wait for it.
+        self.thread.join(timeout=1)
         if self.model.peaks is not None:
             self.model.peaks.save()
 
@@ -141,15 +144,26 @@ def run_live(feed: ModelFeed, interval: float, console: Console) -> None:
             live.update(render(feed.model), refresh=True)
 
 
-def wait_complete(feed: ModelFeed, connect_timeout: float = 10.0, sample_timeout: float = 3.0) -> bool:
+CONNECT_REQUESTS = 6  # what connecting costs the watcher: /version, /info, /events, the list, inspects
+
+
+def wait_complete(feed: ModelFeed, connect_timeout: float | None = None, sample_timeout: float = 3.0) -> bool:
     """Until every running service has a complete sample (CPU needs two readings), at most
-    `sample_timeout` seconds once the engine answered. False when no engine answered."""
-    deadline = time.monotonic() + connect_timeout
+    `sample_timeout` seconds once the engine answered. False when no engine answered, and the model's
+    engine status then says why.
+
+    Connecting is bounded by the engine's own request deadlines (`skid status` has the same ones), so a slow
+    engine that answers is waited for here as there; `connect_timeout` (default: a few requests' worth of
+    `engine_timeout()`) only backs up an engine that keeps trickling bytes and never finishes."""
+    limit = CONNECT_REQUESTS * engine_timeout() if connect_timeout is None else connect_timeout
+    deadline = time.monotonic() + limit
     while feed.model.engine.state != "connected" and time.monotonic() < deadline:
-        if feed.model.engine.state == "unreachable":
+        if feed.model.engine.state in ("unreachable", "lost"):
             return False
         feed.drain(0.1)
     if feed.model.engine.state != "connected":
+        feed.model.apply(EngineStatus("unreachable", message=f"the engine did not finish connecting within "
+                                                             f"{limit:g} s (still waiting for its answers)"))
         return False
     deadline = time.monotonic() + sample_timeout
     # A full second of CPU time per service, as `docker stats` reports: bursty services read wrong

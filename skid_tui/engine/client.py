@@ -1,6 +1,12 @@
 """A connection to one Docker-compatible engine: what it is, and the calls skid makes on it.
 
 Every method here blocks; callers run them in a thread, never on the UI's event loop.
+
+Deadlines: every request waits at most `engine_timeout()` seconds (10 s; `SKID_ENGINE_TIMEOUT=SECONDS`
+overrides it) for each read of its answer, so an engine that accepts and never answers ends the call
+with `EngineTimeout` naming the engine, the wait and the endpoint. A slow engine that keeps answering
+(a chunk every few seconds) is waited for. Streams (events, logs, stats, builds) wait that long for
+their answer to begin, then as long as they stay open: a quiet events stream is not a hung engine.
 """
 
 from __future__ import annotations
@@ -9,10 +15,14 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import docker
+import docker.constants
 import docker.errors
+import docker.utils
 import requests.exceptions
+from docker.types.daemon import CancellableStream
 
 from skid_tui.engine.discovery import HOW_TO_START, EngineCandidate
 
@@ -27,6 +37,71 @@ WATCHED_EVENTS = (
     "create", "start", "restart", "stop", "die", "kill", "oom", "pause", "unpause",
     "destroy", "rename", "update", "health_status", "remove", "cleanup", "init",
 )  # fmt: skip
+
+ENGINE_TIMEOUT = 10.0  # seconds per request (per read of its answer); SKID_ENGINE_TIMEOUT overrides
+ENGINE_TIMEOUT_ENV = "SKID_ENGINE_TIMEOUT"
+
+
+def seconds_from_env(name: str, default: float) -> float:
+    """A positive number of seconds from the environment, else the default (a typo must not mean "never")."""
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if 0 < value < float("inf") else default
+
+
+def engine_timeout() -> float:
+    return seconds_from_env(ENGINE_TIMEOUT_ENV, ENGINE_TIMEOUT)
+
+
+class EngineTimeout(requests.exceptions.Timeout):
+    """The engine accepted the request and said nothing for `seconds`: which engine, and what skid waited for."""
+
+    def __init__(self, engine_url: str, path: str, seconds: float) -> None:
+        self.engine_url = engine_url
+        self.path = path
+        self.seconds = seconds
+        super().__init__(f"the engine at {engine_url} did not answer within {seconds:g} s (waiting for {path})")
+
+    @property
+    def reason(self) -> str:
+        return f"did not answer within {self.seconds:g} s (waiting for {self.path})"
+
+
+def endpoint(url: str) -> str:
+    """`/containers/json` from `http+docker://localhost/v1.41/containers/json?all=1`."""
+    path = urlsplit(url).path or "/"
+    head, _, rest = path.lstrip("/").partition("/")
+    if head.startswith("v") and head[1:].replace(".", "").isdigit():
+        path = f"/{rest}"
+    return path
+
+
+class TimedAPIClient(docker.APIClient):
+    """docker-py's client, whose timeouts say which engine and which endpoint did not answer."""
+
+    def __init__(self, engine_url: str, **kwargs: Any) -> None:
+        super().__init__(base_url=engine_url, **kwargs)
+        self.engine_url = engine_url
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        try:
+            return super().request(method, url, *args, **kwargs)
+        except requests.exceptions.Timeout as exc:
+            raise EngineTimeout(self.engine_url, endpoint(str(url)), self._seconds(kwargs)) from exc
+        except requests.exceptions.ConnectionError as exc:
+            # A read timeout on a unix socket can arrive wrapped as a connection error.
+            if "timed out" not in str(exc):
+                raise
+            raise EngineTimeout(self.engine_url, endpoint(str(url)), self._seconds(kwargs)) from exc
+
+    def _seconds(self, kwargs: Mapping[str, Any]) -> float:
+        seconds = kwargs.get("timeout") or self.timeout
+        if isinstance(seconds, tuple):
+            seconds = max((s for s in seconds if s is not None), default=None)
+        return float(seconds or 0)
+
 
 # Any of these means "the engine did not answer": a missing socket, a refused or dropped connection.
 ENGINE_ERRORS: tuple[type[BaseException], ...] = (
@@ -67,8 +142,14 @@ class Attempt:
 class EngineUnavailable(Exception):
     """No candidate answered. The message names every place tried and how to start an engine."""
 
-    def __init__(self, attempts: Sequence[Attempt]) -> None:
+    def __init__(self, attempts: Sequence[Attempt], timed_out: EngineTimeout | None = None) -> None:
         self.attempts = tuple(attempts)
+        self.timed_out = timed_out
+        if timed_out is not None and len(self.attempts) == 1:
+            # The engine is there but stuck: how to start one would be the wrong advice.
+            super().__init__(f"{timed_out} ({self.attempts[0].candidate.source}); it accepts connections but "
+                             f"does not answer: restart it, or for a slow one raise {ENGINE_TIMEOUT_ENV}")
+            return
         tried = "; ".join(a.describe() for a in attempts) or "nothing to try"
         super().__init__(f"no container engine answered (tried {tried}). To {HOW_TO_START}.")
 
@@ -85,6 +166,8 @@ def engine_kind(version: Mapping[str, Any], info: Mapping[str, Any]) -> str:
 
 def describe_error(exc: BaseException) -> str:
     """A short reason, not a requests traceback: 'connection refused', 'no such socket'."""
+    if isinstance(exc, EngineTimeout):
+        return exc.reason
     text = str(exc)
     for needle, short in (
         ("No such file or directory", "no such socket"),
@@ -106,8 +189,10 @@ class Engine:
         self.info = info
 
     @classmethod
-    def connect(cls, candidate: EngineCandidate, timeout: float = 5.0) -> Engine:
-        """Connect and identify, or raise one of ENGINE_ERRORS."""
+    def connect(cls, candidate: EngineCandidate, timeout: float | None = None) -> Engine:
+        """Connect and identify, or raise one of ENGINE_ERRORS (EngineTimeout when it does not answer).
+
+        `timeout`: seconds per request, for this call and every later one (default `engine_timeout()`)."""
         if candidate.url is None:
             raise docker.errors.DockerException(candidate.problem or "unresolved")
         sock = candidate.socket_path
@@ -116,9 +201,20 @@ class Engine:
         tls: Any = False
         if candidate.source == "DOCKER_HOST" and os.environ.get("DOCKER_TLS_VERIFY"):
             tls = docker.utils.kwargs_from_env().get("tls", False)
-        api = docker.APIClient(base_url=candidate.url, version="auto", timeout=timeout, tls=tls)
+        # Not version="auto": docker-py would ask for /version inside its constructor, where a timeout loses
+        # its name. The same negotiation, done here: one /version, then the server's API version is used.
+        seconds = engine_timeout() if timeout is None else timeout
+        api = TimedAPIClient(candidate.url, version=docker.constants.DEFAULT_DOCKER_API_VERSION, timeout=seconds,
+                             tls=tls)
         try:
-            version = api.version()
+            version = api.version(api_version=False)
+            server_api = str(version.get("ApiVersion") or "")
+            if not server_api:
+                raise docker.errors.DockerException('invalid answer from the engine: no "ApiVersion" in /version')
+            if docker.utils.version_lt(server_api, docker.constants.MINIMUM_DOCKER_API_VERSION):
+                raise docker.errors.DockerException(f"engine API {server_api} is older than the oldest skid "
+                                                    f"speaks ({docker.constants.MINIMUM_DOCKER_API_VERSION})")
+            api._version = server_api
             info = api.info()
         except BaseException:
             api.close()
@@ -138,15 +234,18 @@ class Engine:
         )
 
     @classmethod
-    def first_answering(cls, candidates: Sequence[EngineCandidate], timeout: float = 3.0) -> Engine:
-        """The first candidate that answers, or EngineUnavailable naming every attempt."""
+    def first_answering(cls, candidates: Sequence[EngineCandidate], timeout: float | None = None) -> Engine:
+        """The first candidate that answers, or EngineUnavailable naming every attempt (and what it waited for)."""
         attempts: list[Attempt] = []
+        timed_out: EngineTimeout | None = None
         for candidate in candidates:
             try:
                 return cls.connect(candidate, timeout=timeout)
             except ENGINE_ERRORS as exc:
+                if isinstance(exc, EngineTimeout):
+                    timed_out = exc
                 attempts.append(Attempt(candidate, candidate.problem or describe_error(exc)))
-        raise EngineUnavailable(attempts)
+        raise EngineUnavailable(attempts, timed_out)
 
     def close(self) -> None:
         self.api.close()
@@ -167,12 +266,14 @@ class Engine:
             return None
 
     def project_events(self, project: str) -> Iterator[dict[str, Any]]:
-        """The engine's container events for one compose project, as an endless, closable stream."""
-        return self.api.events(
-            filters={
-                "type": ["container"],
-                "label": [f"{PROJECT_LABEL}={project}"],
-                "event": list(WATCHED_EVENTS),
-            },
-            decode=True,
-        )
+        """The engine's container events for one compose project, as an endless, closable stream.
+
+        As docker-py's events(), except that the answer must begin within the request timeout (docker-py
+        waits forever for it); once it has, the stream may stay quiet for as long as nothing happens."""
+        filters = {"type": ["container"], "label": [f"{PROJECT_LABEL}={project}"], "event": list(WATCHED_EVENTS)}
+        api = self.api
+        response = api._get(api._url("/events"), params={"filters": docker.utils.convert_filters(filters)},
+                            stream=True)
+        api._raise_for_status(response)
+        api._disable_socket_timeout(api._get_raw_response_socket(response))
+        return CancellableStream(api._stream_helper(response, decode=True), response)

@@ -87,7 +87,7 @@ class StackWatcher:
         listener: Listener,
         *,
         retry_interval: float = 3.0,
-        connect_timeout: float = 3.0,
+        connect_timeout: float | None = None,  # seconds per engine request; None: engine_timeout()
         stats: StatsMode | None = "auto",
         stats_interval: float = 1.0,
     ) -> None:
