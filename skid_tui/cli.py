@@ -392,10 +392,23 @@ def cmd_dashboard(stack: Stack, options: Options) -> int:
     profile = active_profile(stack, options.profile, remembered_profile(stack.project))
     app = SkidApp(stack, profile, lambda: engine_candidates(options.host), stats=options.stats,
                   compose_cmd=options.compose_cmd)
-    app.run()
+    try:
+        app.run()
+    finally:
+        for line in [*app.exit_lines, *end_compose_children()]:  # the second: what the app could not stop
+            say(f"skid: {line}")
     for line in statefile.take_warnings():  # a state file the app's last save could not use, after the screen is back
         say(line)
     return 0
+
+
+def end_compose_children() -> list[str]:
+    """Compose processes skid started that still run as it exits: ended, and one line each saying how."""
+    from skid_tui.engine.compose_tool import end_children, how_it_ended
+
+    stopped, killed = end_children()
+    return ([f"{name} was still running: {how_it_ended(False)}" for name in stopped]
+            + [f"{name} was still running: {how_it_ended(True)}" for name in killed])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,7 +24,9 @@ from skid_tui.config import Options, UsageError, active_profile
 from skid_tui.engine.client import ENGINE_ERRORS, Engine, EngineUnavailable, describe_error
 from skid_tui.engine.compose_tool import (
     ComposeCall,
+    ComposeInterrupted,
     ComposeNotFound,
+    ComposeStopped,
     ComposeTool,
     detect_compose,
     last_error,
@@ -69,7 +71,7 @@ def _one_line_errors(fn: Callable[P, int]) -> Callable[P, int]:
         except (BadInput, UsageError) as exc:
             _say(str(exc))
             return EXIT_USAGE
-        except ComposeNotFound as exc:
+        except (ComposeNotFound, EngineStuck) as exc:
             _say(str(exc))
             return EXIT_FAILED
 
@@ -143,10 +145,18 @@ def all_volumes(stack: Stack) -> list[str]:
 # -- the engine ----------------------------------------------------------------------------------------
 
 
+class EngineStuck(Exception):
+    """The engine accepts connections and does not answer: compose would wait on it as long as its deadline."""
+
+
 def _connect(options: Options) -> Engine | None:
+    """The engine, or None when none is there (compose then says so in its own words). An engine that is
+    there and does not answer ends the command at once: compose against it would only wait too."""
     try:
         return Engine.first_answering(engine_candidates(options.host))
-    except EngineUnavailable:
+    except EngineUnavailable as exc:
+        if exc.timed_out is not None:
+            raise EngineStuck(str(exc)) from None
         return None
 
 
@@ -213,7 +223,14 @@ class Compose:
             lines.append(line)
             self.out.print(Text(line), soft_wrap=True)
 
-        code = run_compose(call, on_line)
+        try:
+            code = run_compose(call, on_line)  # bounded by the call's deadline (SKID_COMPOSE_TIMEOUT)
+        except ComposeInterrupted as exc:
+            _say(exc.message)  # Ctrl-C: compose is gone; the command still ends as interrupted (130)
+            raise
+        except ComposeStopped as exc:
+            self.failure = self.failure or str(exc)
+            return False
         if code != 0 and self.failure is None:
             self.failure = f"compose failed (exit {code}): {last_error(lines) or 'it printed nothing'}"
         return code == 0

@@ -3,17 +3,32 @@
 skid does not reimplement compose: `up -d SERVICE` decides dependencies, networks and profiles exactly as
 the user's own `docker compose` would. Detection order: `docker compose` (the v2 plugin),
 `docker-compose` (v1, or a standalone v2), `podman compose`, `podman-compose`; `--compose-cmd` picks one.
+
+Deadlines: compose has none of its own, and against an engine that does not answer it waits forever. Every
+run here has one, by command: `up` (which may build and pull) 600 s; `stop`, `down`, `rm`, `restart`
+120 s; anything else 300 s; `version` probes 15 s. `SKID_COMPOSE_TIMEOUT=SECONDS` sets one deadline for
+every command. Past it, or when cancelled (`c` in the dashboard, Ctrl-C on the command line, the app
+quitting), compose's whole process group gets SIGTERM, and SIGKILL if it is still there `STOP_GRACE`
+seconds later; the exception raised says which it took. Each compose process runs in a session of its
+own (so a plugin or helper it spawns goes with it) and is listed in a registry while it runs, so that
+`end_children()` can end whatever is left when skid quits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shlex
+import signal
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+from skid_tui.engine.client import seconds_from_env
 
 CANDIDATES: tuple[tuple[str, ...], ...] = (
     ("docker", "compose"),
@@ -27,6 +42,11 @@ HOW_TO_INSTALL = (
 )
 
 Runner = Callable[..., subprocess.CompletedProcess]
+
+COMPOSE_TIMEOUTS = {"up": 600.0, "stop": 120.0, "down": 120.0, "rm": 120.0, "restart": 120.0}
+DEFAULT_COMPOSE_TIMEOUT = 300.0
+COMPOSE_TIMEOUT_ENV = "SKID_COMPOSE_TIMEOUT"
+STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
 
 
 @dataclass(frozen=True)
@@ -118,41 +138,249 @@ class ComposeCall:
     def environment(self) -> dict[str, str]:
         return {**os.environ, **self.env}
 
+    def short(self) -> str:
+        """The command without its files and project, as said in one-line messages: `docker compose up -d one`."""
+        return " ".join([self.tool.name, *self.args])
 
-def run_compose(call: ComposeCall, on_line: Callable[[str], None]) -> int:
+    def deadline(self) -> float:
+        """Seconds this command may take: SKID_COMPOSE_TIMEOUT, else by its verb (see the module docstring)."""
+        verb = next((a for a in self.args if not a.startswith("-")), "")
+        return seconds_from_env(COMPOSE_TIMEOUT_ENV, COMPOSE_TIMEOUTS.get(verb, DEFAULT_COMPOSE_TIMEOUT))
+
+
+class ComposeStopped(Exception):
+    """skid ended a compose run before it finished (its deadline, or a cancel); `killed`: it needed SIGKILL."""
+
+    def __init__(self, call: ComposeCall, message: str, killed: bool) -> None:
+        self.call = call
+        self.killed = killed
+        super().__init__(message)
+
+
+def how_it_ended(killed: bool) -> str:
+    """How skid ended a compose run, for one-line messages."""
+    return f"killed it (still running {STOP_GRACE:g} s after SIGTERM)" if killed else "stopped it"
+
+
+class ComposeTimedOut(ComposeStopped):
+    def __init__(self, call: ComposeCall, seconds: float, killed: bool) -> None:
+        self.seconds = seconds
+        super().__init__(call, f"{call.short()} did not finish within {seconds:g} s: {how_it_ended(killed)}", killed)
+
+
+class ComposeCancelled(ComposeStopped):
+    def __init__(self, call: ComposeCall, killed: bool) -> None:
+        super().__init__(call, f"{call.short()} cancelled: {how_it_ended(killed)}", killed)
+
+
+class ComposeInterrupted(KeyboardInterrupt):
+    """Ctrl-C while compose ran: its child is gone; still a KeyboardInterrupt, so the command ends as one."""
+
+    def __init__(self, call: ComposeCall, killed: bool) -> None:
+        self.call = call
+        self.killed = killed
+        self.message = f"interrupted: {call.short()}: {how_it_ended(killed)}"
+        super().__init__(self.message)
+
+
+# -- the children skid started ------------------------------------------------------------------------
+
+_PROC = os.path.isdir("/proc/self")
+_children: dict[int, tuple[str, Callable[[], bool]]] = {}  # pid (= its process group) -> (command, exited)
+_children_lock = threading.Lock()
+
+
+def _register(pid: int, name: str, exited: Callable[[], bool]) -> None:
+    with _children_lock:
+        _children[pid] = (name, exited)
+
+
+def _unregister(pid: int) -> None:
+    with _children_lock:
+        _children.pop(pid, None)
+
+
+def live_children() -> dict[int, str]:
+    """The compose processes skid started that are still running: pid -> command."""
+    with _children_lock:
+        return {pid: name for pid, (name, exited) in _children.items() if not _gone(pid, exited)}
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie (a zombie has exited; only its parent's wait is missing)."""
+    if _PROC:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+        except (OSError, IndexError):
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _gone(pid: int, exited: Callable[[], bool]) -> bool:
+    return exited() or not _alive(pid)
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def _stop_group(pid: int, exited: Callable[[], bool], grace: float | None = None) -> bool:
+    """SIGTERM to the process group, SIGKILL after `grace` seconds if its leader is still there; True if killed.
+
+    A second Ctrl-C while waiting kills at once."""
+    grace = STOP_GRACE if grace is None else grace
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    try:
+        while not _gone(pid, exited) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        killed = not _gone(pid, exited)
+        _signal_group(pid, signal.SIGKILL)  # the leader if it held on, or any helper it left in the group
+    return killed
+
+
+async def _stop_group_async(proc: asyncio.subprocess.Process, grace: float | None = None) -> bool:
+    grace = STOP_GRACE if grace is None else grace
+    _signal_group(proc.pid, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), grace)
+        killed = False
+    except TimeoutError:
+        killed = True
+    _signal_group(proc.pid, signal.SIGKILL)
+    if killed:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), grace)
+    return killed
+
+
+def end_children(grace: float | None = None) -> tuple[list[str], list[str]]:
+    """End every compose process skid started that still runs (quitting): SIGTERM to all at once, SIGKILL to
+    what is left after `grace` seconds. (commands stopped, commands killed)."""
+    grace = STOP_GRACE if grace is None else grace
+    with _children_lock:
+        live = {pid: entry for pid, entry in _children.items() if not _gone(pid, entry[1])}
+    for pid in live:
+        _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while any(not _gone(pid, exited) for pid, (_, exited) in live.items()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stopped, killed = [], []
+    for pid, (name, exited) in live.items():
+        (stopped if _gone(pid, exited) else killed).append(name)
+        _signal_group(pid, signal.SIGKILL)
+    return stopped, killed
+
+
+def run_compose(call: ComposeCall, on_line: Callable[[str], None], *, timeout: float | None = None) -> int:
     """Run it, handing every output line (stdout and stderr merged) to on_line; the exit status.
 
-    Blocking: the CLI's way. The dashboard uses run_compose_async.
+    Blocking: the CLI's way. The dashboard uses run_compose_async. Past `timeout` (default:
+    `call.deadline()`) the run is stopped and ComposeTimedOut raised; Ctrl-C stops it too and raises
+    ComposeInterrupted. Either way no compose process is left behind.
     """
+    limit = call.deadline() if timeout is None else timeout
     try:
         proc = subprocess.Popen(call.argv(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                env=call.environment(), bufsize=1)
+                                env=call.environment(), bufsize=1, start_new_session=True)
     except OSError as exc:
         on_line(f"cannot run {call.tool.name}: {exc}")
         return 127
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        on_line(line.rstrip("\n"))
-    return proc.wait()
+    exited = lambda: proc.poll() is not None  # noqa: E731
+    _register(proc.pid, call.short(), exited)
+    stdout = proc.stdout
+    assert stdout is not None
+
+    def pump() -> None:
+        with contextlib.suppress(OSError, ValueError):  # the pipe closed under a stopped run
+            for line in stdout:
+                on_line(line.rstrip("\n"))
+
+    # Lines are read on a thread so that this one can keep the deadline and take Ctrl-C.
+    reader = threading.Thread(target=pump, name="skid-compose-output", daemon=True)
+    reader.start()
+    try:
+        try:
+            code = proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            killed = _stop_group(proc.pid, exited)
+            proc.wait()
+            reader.join(timeout=1)
+            raise ComposeTimedOut(call, limit, killed) from None
+        except KeyboardInterrupt:
+            try:
+                killed = _stop_group(proc.pid, exited)
+            except KeyboardInterrupt:  # a second Ctrl-C: no more waiting
+                _signal_group(proc.pid, signal.SIGKILL)
+                killed = True
+            proc.wait()
+            raise ComposeInterrupted(call, killed) from None
+        reader.join()
+        return code
+    finally:
+        _unregister(proc.pid)
+        stdout.close()
 
 
-async def run_compose_async(call: ComposeCall, on_line: Callable[[str], None]) -> int:
-    """The same on the event loop: an asyncio subprocess, nothing blocks."""
+async def run_compose_async(call: ComposeCall, on_line: Callable[[str], None], *, timeout: float | None = None,
+                            cancel: asyncio.Event | None = None) -> int:
+    """The same on the event loop: an asyncio subprocess, nothing blocks.
+
+    Past `timeout` (default `call.deadline()`) ComposeTimedOut, when `cancel` is set ComposeCancelled: the
+    run is stopped first. When the task itself is cancelled (the app closing), the run is stopped too.
+    """
+    limit = call.deadline() if timeout is None else timeout
     try:
         proc = await asyncio.create_subprocess_exec(
-            *call.argv(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=call.environment()
+            *call.argv(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=call.environment(),
+            start_new_session=True,
         )
     except OSError as exc:
         on_line(f"cannot run {call.tool.name}: {exc}")
         return 127
-    assert proc.stdout is not None
-    try:
-        async for raw in proc.stdout:
+    _register(proc.pid, call.short(), lambda: proc.returncode is not None)
+    stdout = proc.stdout
+    assert stdout is not None
+
+    async def pump() -> int:
+        async for raw in stdout:
             on_line(raw.decode(errors="replace").rstrip("\n"))
         return await proc.wait()
+
+    reader = asyncio.ensure_future(pump())
+    waiter = asyncio.ensure_future(cancel.wait()) if cancel is not None else None
+    stopping = False
+    try:
+        done, _ = await asyncio.wait([reader] + ([waiter] if waiter else []), timeout=limit,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if reader in done:
+            return reader.result()
+        stopping = True
+        killed = await _stop_group_async(proc)
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError, ValueError):
+            await asyncio.wait_for(reader, 1.0)  # what compose said before it went
+        if waiter is not None and waiter in done:
+            raise ComposeCancelled(call, killed)
+        raise ComposeTimedOut(call, limit, killed)
     except asyncio.CancelledError:
-        # The app is closing mid-operation: let compose finish on its own rather than leave it half done.
+        # The app is closing mid-operation: end compose with it rather than leave it running unseen.
+        if not stopping and proc.returncode is None:
+            await _stop_group_async(proc)
         raise
+    finally:
+        reader.cancel()
+        if waiter is not None:
+            waiter.cancel()
+        _unregister(proc.pid)
 
 
 def last_error(lines: Sequence[str]) -> str:

@@ -328,7 +328,8 @@ class JobsMixin:
     # -- cancel ---------------------------------------------------------------------------------------------
 
     def action_cancel_job(self: SkidApp) -> None:
-        """The job of the pane on show; else the build of the selected panel's service."""
+        """The job of the pane on show; else the build of the selected panel's service; else the compose
+        command running now (a start, stop or data removal)."""
         job = None
         with contextlib.suppress(NoMatches):
             active = self.panes.active
@@ -338,7 +339,8 @@ class JobsMixin:
             service = self.selected_service()
             job = self._active_job("build", service) if service else None
         if job is None or job.state == "done":
-            self.notify("no build or test run to cancel here")
+            if not self.cancel_operation():
+                self.notify("nothing to cancel here: no build, test run or compose command running")
             return
         self.cancel_job(job)
 

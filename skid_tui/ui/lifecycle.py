@@ -20,10 +20,13 @@ from textual.message import Message
 
 from skid_tui.engine.client import ENGINE_ERRORS, Engine, describe_error
 from skid_tui.engine.compose_tool import (
+    STOP_GRACE,
     ComposeCall,
     ComposeNotFound,
+    ComposeStopped,
     ComposeTool,
     detect_compose,
+    how_it_ended,
     last_error,
     run_compose_async,
 )
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
     from skid_tui.ui.app import SkidApp
 
 OUTPUT_FLUSH = 0.1  # seconds: compose output reaches the log in batches, not a message per line
+STOPPED_STATUS = -15  # an operation's status when skid stopped its compose command (deadline or `c`)
 
 
 class VolumesListed(Message):
@@ -79,6 +83,10 @@ class LifecycleMixin:
         self._releasing: dict[int, int] = {}  # idle-stop operation id -> memory it frees
         self.operations_done: list[tuple[Operation, str, int, float]] = []  # (op, kind, status, seconds)
         self._doomed: dict[int, tuple[Volume, ...]] = {}  # remove-data operation id -> the volumes it listed
+        self.running_op: Operation | None = None  # the operation whose compose command runs now
+        self._op_cancel = asyncio.Event()  # set by `c`: that command is stopped (SIGTERM, then SIGKILL)
+        self.quitting = False
+        self.exit_lines: list[str] = []  # for the terminal after the app: what quitting had to stop
 
     # -- compose tool and runner ----------------------------------------------------------------------
 
@@ -136,16 +144,49 @@ class LifecycleMixin:
                 batch.clear()
                 last_flush = time.monotonic()
 
-        status = await run_compose_async(call, on_line)
+        self.running_op = op
+        self._op_cancel = asyncio.Event()
+        stopped = ""
+        try:
+            # Bounded by the command's deadline (SKID_COMPOSE_TIMEOUT); `c` sets _op_cancel.
+            status = await run_compose_async(call, on_line, cancel=self._op_cancel)
+        except ComposeStopped as exc:
+            status, stopped = STOPPED_STATUS, str(exc)
+            if self.quitting:  # said again on the terminal once the screen is gone
+                self.exit_lines.append(f"quit while {exc.call.short()} ran: {how_it_ended(exc.killed)}")
+        finally:
+            self.running_op = None
         if batch:
             self.post_message(OperationOutput(op, batch.copy()))
         note = ""
         if kind == "remove-data":
-            # Removed only once their container is gone; a failed rm keeps every one of them.
+            # Removed only once their container is gone; a failed or stopped rm keeps every one of them.
             note = await asyncio.to_thread(self._remove_volumes, op) if status == 0 else "volumes kept"
             self._doomed.pop(op.id, None)
-        self.post_message(OperationFinished(op, kind, status, time.monotonic() - started,
-                                            error=last_error(lines) if status else "", note=note))
+        error = stopped or (last_error(lines) if status else "")
+        self.post_message(OperationFinished(op, kind, status, time.monotonic() - started, error=error, note=note,
+                                            stopped=bool(stopped)))
+
+    async def end_operation_for_quit(self: SkidApp) -> None:
+        """Quitting: the compose command running now is stopped and waited for, never left running unseen."""
+        self.quitting = True
+        op = self.running_op
+        if op is None:
+            return
+        self._op_cancel.set()
+        self.notify(f"quitting: stopping {op.describe()}…", timeout=STOP_GRACE + 2)
+        deadline = time.monotonic() + STOP_GRACE + 2
+        while self.running_op is not None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    def cancel_operation(self: SkidApp) -> bool:
+        """`c` with no build or test run in view: stop the compose command running now. Queued ones still run."""
+        op = self.running_op
+        if op is None or self._op_cancel.is_set():
+            return False
+        self._op_cancel.set()
+        self.say(f"{op.describe()}: cancelling compose")
+        return True
 
     def _remove_volumes(self: SkidApp, op: Operation) -> str:
         """After `compose rm` (never `-v`): exactly the volumes the dialog listed, by name (thread)."""
@@ -243,6 +284,12 @@ class LifecycleMixin:
             if message.note:
                 done += f"; {message.note}"
             self.say(done)
+        elif message.stopped:
+            for s in op.services:
+                self._projected.pop(s, None)
+            tail = f"; {message.note}" if message.note else ""
+            self.say(f"✗ {op.describe()}: {message.error}{tail}")
+            self.notify(message.error, title="compose stopped", severity="warning", timeout=12)
         else:
             for s in op.services:
                 self._projected.pop(s, None)

@@ -63,7 +63,7 @@ class OperationOutput(Message):
 
 class OperationFinished(Message):
     def __init__(self, op: Operation, kind: str, returncode: int, seconds: float, *, error: str = "",
-                 note: str = "") -> None:
+                 note: str = "", stopped: bool = False) -> None:
         super().__init__()
         self.op = op
         self.kind = kind
@@ -71,6 +71,7 @@ class OperationFinished(Message):
         self.seconds = seconds
         self.error = error
         self.note = note
+        self.stopped = stopped  # skid ended compose (its deadline, or `c`): `error` says which and how
 
 
 class LogLinesArrived(Message):
