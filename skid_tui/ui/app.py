@@ -98,7 +98,7 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
         Binding("l", "logs", "Logs", id="app.logs"),
         Binding("b", "build", "Build", id="app.build"),
         Binding("t", "tests", "Tests", id="app.tests"),
-        Binding("c", "cancel_job", "Cancel", show=False, id="app.cancel_job"),
+        Binding("c", "cancel_job", "Cancel build/test/compose", show=False, id="app.cancel_job"),
         Binding("a", "panes", "Panes", id="app.panes"),
         Binding("z", "zoom_panes", "Zoom panes", show=False, id="app.zoom_panes"),
         Binding("w", "close_pane", "Close pane", show=False, id="app.close_pane"),
