@@ -1,8 +1,9 @@
 """Starting and stopping services through the compose tool the user already has.
 
 skid does not reimplement compose: `up -d SERVICE` decides dependencies, networks and profiles exactly as
-the user's own `docker compose` would. Detection order: `docker compose` (the v2 plugin),
-`docker-compose` (v1, or a standalone v2), `podman compose`, `podman-compose`; `--compose-cmd` picks one.
+the user's own `docker compose` would. Detection order: the `docker-compose` beside skid's own interpreter
+(the one `make install` puts in the venv), then on PATH `docker compose` (the v2 plugin), `docker-compose`
+(v1, or a standalone v2), `podman compose`, `podman-compose`; `--compose-cmd` picks one.
 
 Deadlines: compose has none of its own, and against an engine that does not answer it waits forever. Every
 run here has one, by command: `up` (which may build and pull) 600 s; `stop`, `down`, `rm`, `restart`
@@ -16,17 +17,18 @@ own (so a plugin or helper it spawns goes with it) and is listed in a registry w
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import re
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from skid_tui.engine.client import seconds_from_env
 
@@ -36,6 +38,7 @@ CANDIDATES: tuple[tuple[str, ...], ...] = (
     ("podman", "compose"),
     ("podman-compose",),
 )
+INTERPRETER_BIN = Path(sys.executable).parent
 HOW_TO_INSTALL = (
     "install Docker Compose v2 (Docker Desktop has it; on Linux the docker-compose-plugin package), "
     "or podman-compose, or name one with --compose-cmd"
@@ -47,6 +50,7 @@ COMPOSE_TIMEOUTS = {"up": 600.0, "stop": 120.0, "down": 120.0, "rm": 120.0, "res
 DEFAULT_COMPOSE_TIMEOUT = 300.0
 COMPOSE_TIMEOUT_ENV = "SKID_COMPOSE_TIMEOUT"
 STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
+CANCEL_POLL = 0.1  # seconds: how soon a set cancel event stops the run
 
 
 @dataclass(frozen=True)
@@ -95,9 +99,17 @@ def probe(argv: Sequence[str], run: Runner = subprocess.run, timeout: float = 15
     return (match.group(1) if match else "?"), ""
 
 
+def beside_interpreter() -> list[tuple[str, ...]]:
+    """`docker-compose` in the directory of skid's own interpreter (`make install` and pipx put one in the
+    venv's bin): found even when that directory is not on PATH (`.venv/bin/skid` run without activating)."""
+    path = INTERPRETER_BIN / "docker-compose"
+    return [(str(path),)] if path.is_file() and os.access(path, os.X_OK) else []
+
+
 def detect_compose(preferred: str | None = None, *, run: Runner = subprocess.run) -> ComposeTool:
-    """The compose tool to use: `preferred` (the --compose-cmd value) or the first that answers."""
-    candidates = [tuple(shlex.split(preferred))] if preferred else list(CANDIDATES)
+    """The compose tool to use: `preferred` (the --compose-cmd value), else the first that answers of the
+    one beside skid's interpreter and then CANDIDATES on PATH."""
+    candidates = [tuple(shlex.split(preferred))] if preferred else [*beside_interpreter(), *CANDIDATES]
     tried: list[tuple[str, str]] = []
     for argv in candidates:
         if not argv:
@@ -248,21 +260,6 @@ def _stop_group(pid: int, exited: Callable[[], bool], grace: float | None = None
     return killed
 
 
-async def _stop_group_async(proc: asyncio.subprocess.Process, grace: float | None = None) -> bool:
-    grace = STOP_GRACE if grace is None else grace
-    _signal_group(proc.pid, signal.SIGTERM)
-    try:
-        await asyncio.wait_for(proc.wait(), grace)
-        killed = False
-    except TimeoutError:
-        killed = True
-    _signal_group(proc.pid, signal.SIGKILL)
-    if killed:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), grace)
-    return killed
-
-
 def end_children(grace: float | None = None) -> tuple[list[str], list[str]]:
     """End every compose process skid started that still runs (quitting): SIGTERM to all at once, SIGKILL to
     what is left after `grace` seconds. (commands stopped, commands killed)."""
@@ -281,12 +278,14 @@ def end_children(grace: float | None = None) -> tuple[list[str], list[str]]:
     return stopped, killed
 
 
-def run_compose(call: ComposeCall, on_line: Callable[[str], None], *, timeout: float | None = None) -> int:
+def run_compose(call: ComposeCall, on_line: Callable[[str], None], *, timeout: float | None = None,
+                cancel: threading.Event | None = None) -> int:
     """Run it, handing every output line (stdout and stderr merged) to on_line; the exit status.
 
-    Blocking: the CLI's way. The dashboard uses run_compose_async. Past `timeout` (default:
-    `call.deadline()`) the run is stopped and ComposeTimedOut raised; Ctrl-C stops it too and raises
-    ComposeInterrupted. Either way no compose process is left behind.
+    Blocking: the command line calls it directly, the dashboard on a worker thread. Past `timeout`
+    (default: `call.deadline()`) the run is stopped and ComposeTimedOut raised; when `cancel` is set,
+    ComposeCancelled; Ctrl-C (on the main thread) stops it too and raises ComposeInterrupted. Either way no
+    compose process is left behind.
     """
     limit = call.deadline() if timeout is None else timeout
     try:
@@ -305,17 +304,26 @@ def run_compose(call: ComposeCall, on_line: Callable[[str], None], *, timeout: f
             for line in stdout:
                 on_line(line.rstrip("\n"))
 
-    # Lines are read on a thread so that this one can keep the deadline and take Ctrl-C.
+    # Lines are read on a thread so that this one can keep the deadline, watch `cancel` and take Ctrl-C.
     reader = threading.Thread(target=pump, name="skid-compose-output", daemon=True)
     reader.start()
+    deadline = time.monotonic() + limit
     try:
         try:
-            code = proc.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            killed = _stop_group(proc.pid, exited)
-            proc.wait()
-            reader.join(timeout=1)
-            raise ComposeTimedOut(call, limit, killed) from None
+            while True:
+                try:
+                    code = proc.wait(timeout=min(CANCEL_POLL, max(0.0, deadline - time.monotonic())))
+                    break
+                except subprocess.TimeoutExpired:
+                    cancelled = cancel is not None and cancel.is_set()
+                    if not cancelled and time.monotonic() < deadline:
+                        continue
+                killed = _stop_group(proc.pid, exited)
+                proc.wait()
+                reader.join(timeout=1)  # what compose said before it went
+                if cancelled:
+                    raise ComposeCancelled(call, killed)
+                raise ComposeTimedOut(call, limit, killed)
         except KeyboardInterrupt:
             try:
                 killed = _stop_group(proc.pid, exited)
@@ -329,58 +337,6 @@ def run_compose(call: ComposeCall, on_line: Callable[[str], None], *, timeout: f
     finally:
         _unregister(proc.pid)
         stdout.close()
-
-
-async def run_compose_async(call: ComposeCall, on_line: Callable[[str], None], *, timeout: float | None = None,
-                            cancel: asyncio.Event | None = None) -> int:
-    """The same on the event loop: an asyncio subprocess, nothing blocks.
-
-    Past `timeout` (default `call.deadline()`) ComposeTimedOut, when `cancel` is set ComposeCancelled: the
-    run is stopped first. When the task itself is cancelled (the app closing), the run is stopped too.
-    """
-    limit = call.deadline() if timeout is None else timeout
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *call.argv(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=call.environment(),
-            start_new_session=True,
-        )
-    except OSError as exc:
-        on_line(f"cannot run {call.tool.name}: {exc}")
-        return 127
-    _register(proc.pid, call.short(), lambda: proc.returncode is not None)
-    stdout = proc.stdout
-    assert stdout is not None
-
-    async def pump() -> int:
-        async for raw in stdout:
-            on_line(raw.decode(errors="replace").rstrip("\n"))
-        return await proc.wait()
-
-    reader = asyncio.ensure_future(pump())
-    waiter = asyncio.ensure_future(cancel.wait()) if cancel is not None else None
-    stopping = False
-    try:
-        done, _ = await asyncio.wait([reader] + ([waiter] if waiter else []), timeout=limit,
-                                     return_when=asyncio.FIRST_COMPLETED)
-        if reader in done:
-            return reader.result()
-        stopping = True
-        killed = await _stop_group_async(proc)
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError, ValueError):
-            await asyncio.wait_for(reader, 1.0)  # what compose said before it went
-        if waiter is not None and waiter in done:
-            raise ComposeCancelled(call, killed)
-        raise ComposeTimedOut(call, limit, killed)
-    except asyncio.CancelledError:
-        # The app is closing mid-operation: end compose with it rather than leave it running unseen.
-        if not stopping and proc.returncode is None:
-            await _stop_group_async(proc)
-        raise
-    finally:
-        reader.cancel()
-        if waiter is not None:
-            waiter.cancel()
-        _unregister(proc.pid)
 
 
 def last_error(lines: Sequence[str]) -> str:

@@ -5,7 +5,6 @@ that never answers; each test checks that the tool *and the child it spawned* ar
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -25,7 +24,6 @@ from skid_tui.engine.compose_tool import (
     end_children,
     live_children,
     run_compose,
-    run_compose_async,
 )
 from tests.functional.fake_engines import fake_compose, process_alive, read_pids
 
@@ -100,37 +98,44 @@ def test_a_run_that_finishes_in_time_keeps_its_status_and_output(tmp_path):
     assert lines == ["one", "two"]
 
 
-async def test_the_dashboards_runner_is_cancelled_by_its_event(tmp_path):
+def run_in_thread(call: ComposeCall, **kwargs) -> tuple[threading.Thread, list[BaseException]]:
+    """run_compose on a worker thread, as the dashboard's queue runs it; what it raised lands in the list."""
+    raised: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            run_compose(call, lambda _: None, **kwargs)
+        except BaseException as exc:  # kept to assert on
+            raised.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, raised
+
+
+def test_a_set_cancel_event_stops_the_run_on_its_worker_thread(tmp_path):
     script, pids_file = fake_compose(tmp_path)
-    cancel = asyncio.Event()
-    task = asyncio.ensure_future(run_compose_async(call_for(script), lambda _: None, cancel=cancel))
-    pids = await asyncio.to_thread(read_pids, pids_file)
+    cancel = threading.Event()
+    thread, raised = run_in_thread(call_for(script), cancel=cancel)
+    pids = read_pids(pids_file)
     assert live_children() == {pids[0]: f"{script} up -d one"}
     cancel.set()
-    with pytest.raises(ComposeCancelled) as caught:
-        await asyncio.wait_for(task, 5)
-    assert str(caught.value) == f"{script} up -d one cancelled: stopped it"
+    thread.join(5)
+    [exc] = raised
+    assert isinstance(exc, ComposeCancelled)
+    assert str(exc) == f"{script} up -d one cancelled: stopped it"
     assert gone_within(pids, 2.0), pids
     assert live_children() == {}
 
 
-async def test_the_dashboards_runner_has_a_deadline_too(tmp_path):
+def test_the_worker_threads_run_has_a_deadline_too(tmp_path):
     script, pids_file = fake_compose(tmp_path, ignore_term=True)
-    with pytest.raises(ComposeTimedOut) as caught:
-        await asyncio.wait_for(run_compose_async(call_for(script), lambda _: None, timeout=0.5), 10)
-    assert caught.value.killed is True
-    assert gone_within(read_pids(pids_file), 2.0)
-
-
-async def test_a_cancelled_task_takes_its_compose_run_with_it(tmp_path):
-    """The app closing mid-operation: compose goes with it instead of running on unseen."""
-    script, pids_file = fake_compose(tmp_path)
-    task = asyncio.ensure_future(run_compose_async(call_for(script), lambda _: None))
-    pids = await asyncio.to_thread(read_pids, pids_file)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await asyncio.wait_for(task, 5)
-    assert gone_within(pids, 2.0), pids
+    thread, raised = run_in_thread(call_for(script), timeout=0.5, cancel=threading.Event())
+    pids = read_pids(pids_file)
+    thread.join(10)
+    [exc] = raised
+    assert isinstance(exc, ComposeTimedOut) and exc.killed is True
+    assert gone_within(pids, 2.0)
 
 
 def test_end_children_ends_what_is_left_and_says_how(tmp_path):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import stat
+import threading
 from pathlib import Path
 
 import pytest
 
+from skid_tui.engine import compose_tool
 from skid_tui.engine.compose_tool import (
     ComposeCall,
     ComposeNotFound,
@@ -15,7 +16,6 @@ from skid_tui.engine.compose_tool import (
     detect_compose,
     last_error,
     run_compose,
-    run_compose_async,
 )
 
 
@@ -36,7 +36,22 @@ PODMAN_COMPOSE = 'echo "podman-compose version: 1.0.6"'
 @pytest.fixture
 def path(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(compose_tool, "INTERPRETER_BIN", tmp_path / "venv-bin")  # none beside the interpreter
     return tmp_path
+
+
+def test_the_compose_beside_skids_interpreter_comes_first_even_off_path(path, monkeypatch):
+    """`.venv/bin/skid` without the venv activated still finds the compose `make install` put beside it."""
+    venv_bin = path / "venv-bin"
+    venv_bin.mkdir()
+    fake(venv_bin, "docker-compose", COMPOSE_V2)
+    fake(path, "docker", DOCKER_WITH_PLUGIN)
+    assert detect_compose() == ComposeTool((str(venv_bin / "docker-compose"),), "2.40.3")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert detect_compose() == ComposeTool((str(venv_bin / "docker-compose"),), "2.40.3")
+    (venv_bin / "docker-compose").chmod(0o644)  # not executable: passed over
+    monkeypatch.setenv("PATH", str(path))
+    assert detect_compose().argv == ("docker", "compose")
 
 
 def test_docker_compose_plugin_comes_first(path):
@@ -94,7 +109,7 @@ def test_the_exact_command():
     assert podman.argv() == ["podman-compose", "-p", "p", "-f", "c.yml", "stop", "redis"]
 
 
-def test_output_is_streamed_line_by_line_sync_and_async(path):
+def test_output_is_streamed_line_by_line_with_and_without_a_cancel_event(path):
     fake(path, "docker-compose", 'if [ "$1" = version ]; then echo v2.40.3; exit 0; fi\n'
                                  'echo " Container x-redis-1  Starting"; echo "Error: no such image" >&2; exit 3')
     call = ComposeCall(detect_compose(), ("c.yml",), "x", ("up", "-d", "redis"), env={"EXTRA": "1"})
@@ -102,6 +117,6 @@ def test_output_is_streamed_line_by_line_sync_and_async(path):
     assert run_compose(call, lines.append) == 3
     assert lines == [" Container x-redis-1  Starting", "Error: no such image"]
     more: list[str] = []
-    assert asyncio.run(run_compose_async(call, more.append)) == 3
+    assert run_compose(call, more.append, cancel=threading.Event()) == 3  # the dashboard's way, never set
     assert more == lines
     assert last_error(lines) == "Error: no such image"

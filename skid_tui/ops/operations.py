@@ -1,0 +1,127 @@
+"""The operations skid carries out on a stack's services, and how each one runs: for both front ends.
+
+An Operation is what the user asked for (start these services, stop them, restart them, remove one's
+data); `run_operation` turns it into its one compose call and, for a data removal, the removal of exactly
+the volumes the user was shown. It blocks: the command line calls it directly, the dashboard's
+OperationQueue on a worker thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from skid_tui.engine.client import ENGINE_ERRORS, Engine, describe_error
+from skid_tui.engine.discovery import EngineCandidate
+from skid_tui.engine.volumes import Volume, remove_volumes
+from skid_tui.ops.compose import ComposeResult, ComposeTarget, run, shown
+
+
+class Kind(StrEnum):
+    START = "start"
+    STOP = "stop"
+    RESTART = "restart"
+    REMOVE_DATA = "remove-data"
+
+
+_ids = itertools.count(1)
+
+VERB = {Kind.START: "start", Kind.STOP: "stop", Kind.RESTART: "restart", Kind.REMOVE_DATA: "remove the data of"}
+DOING = {Kind.START: "starting", Kind.STOP: "stopping", Kind.RESTART: "restarting", Kind.REMOVE_DATA: "removing data"}
+QUEUED = {Kind.START: "start queued", Kind.STOP: "stop queued", Kind.RESTART: "restart queued",
+          Kind.REMOVE_DATA: "data removal queued"}
+
+
+@dataclass(frozen=True)
+class Operation:
+    kind: Kind
+    services: tuple[str, ...]
+    reason: str = ""  # "toggled", "idle for 10m", "profile app": said with it
+    volumes: tuple[Volume, ...] = ()  # a data removal: exactly the volumes the user was shown, removed after
+    frees: int = 0  # memory it is expected to release (an idle stop), said when it is done
+    id: int = field(default_factory=lambda: next(_ids))
+
+    def describe(self) -> str:
+        tail = f" ({self.reason})" if self.reason else ""
+        return f"{VERB[self.kind]} {', '.join(self.services)}{tail}"
+
+    @property
+    def starts(self) -> bool:
+        """Whether the services run once it is done (a restart leaves them running)."""
+        return self.kind in (Kind.START, Kind.RESTART)
+
+
+def compose_args(kind: Kind, services: Sequence[str]) -> tuple[str, ...]:
+    """The compose command line of an operation (never one that deletes a volume)."""
+    if kind == Kind.START:
+        return ("up", "-d", *services)
+    if kind == Kind.STOP:
+        return ("stop", *services)
+    if kind == Kind.RESTART:
+        return ("restart", *services)
+    # The container only, never `-v`: the volumes the user was shown are removed afterwards, by name.
+    return ("rm", "--stop", "--force", *services)
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    op: Operation
+    compose: ComposeResult | None  # None: it never ran (no compose tool)
+    seconds: float
+    error: str = ""  # one line; "" when it succeeded
+    note: str = ""  # what else happened: the volumes removed or kept
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+    @property
+    def stopped(self) -> bool:
+        """skid ended its compose command (its deadline, or a cancel)."""
+        return self.compose is not None and bool(self.compose.stopped)
+
+    @property
+    def status(self) -> int:
+        return self.compose.status if self.compose is not None else 127
+
+
+@dataclass
+class Progress:
+    """What a running operation reports, from the thread it runs on, and how it is cancelled."""
+
+    started: Callable[[str], None] = lambda _: None  # the exact command, as the user could paste it
+    line: Callable[[str], None] = lambda _: None  # each line of compose's output
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+def run_operation(op: Operation, target: ComposeTarget, candidates: Callable[[], list[EngineCandidate]],
+                  progress: Progress | None = None) -> OperationResult:
+    """Run it to its end (blocking). A data removal deletes its listed volumes only once compose removed the
+    container; a failed or stopped removal keeps every one of them."""
+    progress = progress or Progress()
+    call = target.call(*compose_args(op.kind, op.services), services=op.services)
+    progress.started(shown(call))
+    result = run(call, progress.line, progress.cancel)
+    note = ""
+    if op.kind == Kind.REMOVE_DATA:
+        note = remove_listed(op.volumes, candidates) if result.ok else "volumes kept"
+    return OperationResult(op, result, result.seconds, result.error, note)
+
+
+def remove_listed(volumes: Sequence[Volume], candidates: Callable[[], list[EngineCandidate]]) -> str:
+    """Remove exactly these volumes, by name; one line saying what happened to them."""
+    if not volumes:
+        return "no volume to remove"
+    try:
+        engine = Engine.first_answering(candidates())
+    except ENGINE_ERRORS as exc:
+        return f"volumes kept: no engine ({describe_error(exc)})"
+    try:
+        return remove_volumes(engine, volumes).summary()
+    except ENGINE_ERRORS as exc:
+        return f"volumes kept: the engine failed ({describe_error(exc)})"
+    finally:
+        engine.close()
