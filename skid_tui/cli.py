@@ -395,7 +395,7 @@ def cmd_dashboard(stack: Stack, options: Options) -> int:
     try:
         app.run()
     finally:
-        for line in [*app.exit_lines, *end_compose_children()]:  # the second: what the app could not stop
+        for line in [*app.lifecycle.exit_lines, *end_compose_children()]:  # the second: what the app could not stop
             say(f"skid: {line}")
     for line in statefile.take_warnings():  # a state file the app's last save could not use, after the screen is back
         say(line)

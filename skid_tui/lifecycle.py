@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import shlex
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any, ParamSpec, TextIO, cast
 
 from rich.console import Console
@@ -22,31 +21,25 @@ from rich.text import Text
 
 from skid_tui.config import Options, UsageError, active_profile
 from skid_tui.engine.client import ENGINE_ERRORS, Engine, EngineUnavailable, describe_error
-from skid_tui.engine.compose_tool import (
-    ComposeCall,
-    ComposeInterrupted,
-    ComposeNotFound,
-    ComposeStopped,
-    ComposeTool,
-    detect_compose,
-    last_error,
-    run_compose,
-)
+from skid_tui.engine.compose_tool import ComposeInterrupted, ComposeNotFound, detect_compose
 from skid_tui.engine.containers import read_project, service_containers
 from skid_tui.engine.discovery import EngineCandidate, engine_candidates
 from skid_tui.engine.sampler import StatsMode
 from skid_tui.engine.volumes import VolumePlan, remove_volumes, volumes_to_remove
 from skid_tui.model import LiveModel, PeakStore
 from skid_tui.model.active import remember_profile, remembered_profile
-from skid_tui.model.planning import ProfilePlan, StartCheck, plan_profile, start_check
+from skid_tui.model.planning import ProfilePlan, StartCheck, start_check
 from skid_tui.monitor import ModelFeed, render, wait_complete
+from skid_tui.ops import lifecycle as ops_lifecycle
+from skid_tui.ops.compose import ComposeTarget, engine_for_compose, run, shown
+from skid_tui.ops.lifecycle import plan_profiles, profile_steps, recorded_peaks
+from skid_tui.ops.operations import Kind, Operation, Progress, run_operation
 from skid_tui.safe_text import visible
 from skid_tui.stack import Profile, Stack, format_bytes
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # compose failed, no engine answered, or the user did not confirm
 EXIT_USAGE = 2  # bad input: an unknown service or profile, a bad state word
-LLM_FALLBACK = "llm-advisor"
 VERDICT_STYLE = {"fits": "green", "tight": "yellow", "does not fit": "red"}
 
 P = ParamSpec("P")
@@ -109,28 +102,14 @@ def up_target(stack: Stack, options: Options, targets: Sequence[str]) -> Profile
     return check_services(stack, targets)
 
 
-def compose_profiles(stack: Stack, services: Iterable[str]) -> tuple[str, ...]:
-    """The compose profiles to enable so every named service can be named: one per service behind
-    profiles, reusing one already enabled (`--profile llm` covers llm-advisor; `all` is never needed)."""
-    chosen: list[str] = []
-    for name in services:
-        spec = stack.services.get(name)
-        if spec is None or not spec.compose_profiles or set(spec.compose_profiles) & set(chosen):
-            continue
-        chosen.append(spec.compose_profiles[0])
-    return tuple(chosen)
-
-
 def llm_service(stack: Stack, profile: Profile | None) -> str:
-    """The active profile's first on-demand service, else `llm-advisor`; BadInput when there is none."""
-    if profile is not None:
-        for od in profile.on_demand:
-            if od.service in stack.services:
-                return od.service
-    if LLM_FALLBACK in stack.services:
-        return LLM_FALLBACK
-    where = f"profile '{profile.name}'" if profile else "the stack"
-    raise BadInput(f"no LLM service: {where} has no on_demand service and the stack has no '{LLM_FALLBACK}'")
+    """The LLM service (ops' rule); BadInput when there is none."""
+    name = ops_lifecycle.llm_service(stack, profile)
+    if name is None:
+        where = f"profile '{profile.name}'" if profile else "the stack"
+        raise BadInput(f"no LLM service: {where} has no on_demand service and the stack has no "
+                       f"'{ops_lifecycle.LLM_FALLBACK}'")
+    return name
 
 
 def all_volumes(stack: Stack) -> list[str]:
@@ -172,68 +151,46 @@ def _running(stack: Stack, engine: Engine | None) -> set[str] | None:
     return {s for s, cs in grouped.items() if any(c.is_running for c in cs)}
 
 
-def compose_env(candidate: EngineCandidate | None) -> dict[str, str]:
-    """DOCKER_HOST for compose, so it changes the engine skid watches (skid may have found a Podman or
-    Desktop socket that compose would not look at). A docker context is left to compose: it carries TLS
-    settings that DOCKER_HOST alone would lose."""
-    if candidate is None or candidate.url is None or candidate.source.startswith("docker context"):
-        return {}
-    return {"DOCKER_HOST": candidate.url}
-
-
-def _candidate(options: Options, engine: Engine | None) -> EngineCandidate | None:
-    if engine is not None:
-        return engine.info.candidate
-    # No engine answered, but the user named one: compose should try that one too, not another.
-    found = engine_candidates(options.host)
-    return found[0] if len(found) == 1 and found[0].explicit else None
-
-
 class Compose:
-    """Runs compose calls on the stack's files and project, streaming their output to the console."""
+    """Runs compose calls on the stack's files and project (built by ops), streaming their output."""
 
-    def __init__(self, stack: Stack, out: Console, tool: ComposeTool, env: dict[str, str]) -> None:
-        self.stack = stack
+    def __init__(self, out: Console, target: ComposeTarget, candidates: Callable[[], list[EngineCandidate]]) -> None:
         self.out = out
-        self.tool = tool
-        self.env = env
+        self.target = target
+        self.candidates = candidates
         self.failure: str | None = None  # the first failure, named as compose named it
 
-    def call(self, *args: str, services: Iterable[str] = ()) -> ComposeCall:
-        return ComposeCall(
-            self.tool,
-            files=tuple(str(f) for f in self.stack.compose_files),
-            project=self.stack.project,
-            args=tuple(args),
-            profiles=compose_profiles(self.stack, services),
-            env=self.env,
-        )
+    def _show_command(self, command: str) -> None:
+        self.out.print(Text(f"$ {command}", style="dim"), soft_wrap=True)
 
-    def display(self, call: ComposeCall) -> str:
-        # Only the variables that differ from the user's shell: that is what makes the line pasteable.
-        changed = [f"{k}={shlex.quote(v)}" for k, v in call.env.items() if os.environ.get(k) != v]
-        return " ".join([*changed, call.display()])
+    def _show_line(self, line: str) -> None:
+        self.out.print(Text(line), soft_wrap=True)
 
-    def run(self, *args: str, services: Iterable[str] = ()) -> bool:
-        call = self.call(*args, services=services)
-        self.out.print(Text(f"$ {self.display(call)}", style="dim"), soft_wrap=True)
-        lines: list[str] = []
+    def _ended(self, error: str) -> bool:
+        if error and self.failure is None:
+            self.failure = error
+        return not error
 
-        def on_line(line: str) -> None:
-            lines.append(line)
-            self.out.print(Text(line), soft_wrap=True)
-
+    def operation(self, kind: Kind, services: Sequence[str]) -> bool:
+        """Start, stop or restart services: the operation the dashboard runs for the same key."""
+        op = Operation(kind, tuple(services))
         try:
-            code = run_compose(call, on_line)  # bounded by the call's deadline (SKID_COMPOSE_TIMEOUT)
+            result = run_operation(op, self.target, self.candidates, Progress(self._show_command, self._show_line))
         except ComposeInterrupted as exc:
             _say(exc.message)  # Ctrl-C: compose is gone; the command still ends as interrupted (130)
             raise
-        except ComposeStopped as exc:
-            self.failure = self.failure or str(exc)
-            return False
-        if code != 0 and self.failure is None:
-            self.failure = f"compose failed (exit {code}): {last_error(lines) or 'it printed nothing'}"
-        return code == 0
+        return self._ended(result.error)
+
+    def run(self, *args: str, services: Iterable[str] = ()) -> bool:
+        """Any other compose command (`down`), built by the same rules."""
+        call = self.target.call(*args, services=services)
+        self._show_command(shown(call))
+        try:
+            result = run(call, self._show_line)
+        except ComposeInterrupted as exc:
+            _say(exc.message)
+            raise
+        return self._ended(result.error)
 
     def finish(self) -> int:
         if self.failure:
@@ -245,7 +202,10 @@ class Compose:
 def _compose(stack: Stack, options: Options, compose_cmd: str | None, out: Console,
              engine: Engine | None) -> Compose:
     """detect_compose once per command; ComposeNotFound ends the command (one line, exit 1)."""
-    return Compose(stack, out, detect_compose(compose_cmd), compose_env(_candidate(options, engine)))
+    candidates = partial(engine_candidates, options.host)
+    connected = engine.info.candidate if engine is not None else None
+    target = ComposeTarget.for_engine(stack, detect_compose(compose_cmd), engine_for_compose(connected, candidates))
+    return Compose(out, target, candidates)
 
 
 def sample(stack: Stack, options: Options, profile: Profile | None, peaks: PeakStore | None = None) -> LiveModel | None:
@@ -278,20 +238,21 @@ def cmd_up(stack: Stack, options: Options, targets: list[str], compose_cmd: str 
     try:
         compose = _compose(stack, options, compose_cmd, out, engine)
         if isinstance(target, Profile):
-            running = _running(stack, engine)
-            members = [s for s in target.services if s in stack.services]
-            # Without an engine skid cannot see what runs: name every other service and let compose decide.
-            stop = [s for s in stack.services if s not in members and (running is None or s in running)]
-            out.print(Text(f"profile {target.name}: " + (f"stopping {', '.join(stop)}; " if stop else "")
-                           + f"starting {', '.join(members)}", style="bold"), soft_wrap=True)
-            ok = (not stop or compose.run("stop", *stop, services=stop)) and compose.run(
-                "up", "-d", *members, services=members)
+            # Without an engine skid cannot see what runs: every other service is named and compose decides.
+            steps = profile_steps(stack, target, _running(stack, engine))
+            said = {kind: ", ".join(services) for kind, services in steps}
+            out.print(Text(f"profile {target.name}: " + (f"stopping {said[Kind.STOP]}; " if Kind.STOP in said else "")
+                           + (f"starting {said[Kind.START]}" if Kind.START in said else "nothing to start"),
+                           style="bold"), soft_wrap=True)
+            ok = all(compose.operation(kind, services) for kind, services in steps)  # all() stops at a failure
             if ok:
                 remember_profile(stack.project, target.name)
             profile: Profile | None = target
+        elif target:
+            compose.operation(Kind.START, target)
+            profile = _active(stack, options)
         else:
-            services = target or []
-            compose.run("up", "-d", *services, services=services)
+            compose.run("up", "-d")  # no service named: what plain `compose up` starts
             profile = _active(stack, options)
     finally:
         if engine is not None:
@@ -401,7 +362,7 @@ def cmd_restart(stack: Stack, options: Options, services: list[str], compose_cmd
     finally:
         if engine is not None:
             engine.close()
-    compose.run("restart", *names, services=names)
+    compose.operation(Kind.RESTART, names)
     print_status(stack, options, out, _active(stack, options))
     return compose.finish()
 
@@ -424,9 +385,9 @@ def cmd_toggle(stack: Stack, options: Options, service: str, compose_cmd: str | 
         _say(f"the engine at {engine.info.candidate.describe()} failed while listing containers")
         return EXIT_FAILED
     if name in running:
-        compose.run("stop", name, services=[name])
+        compose.operation(Kind.STOP, [name])
     else:
-        compose.run("up", "-d", name, services=[name])
+        compose.operation(Kind.START, [name])
     print_status(stack, options, out, _active(stack, options))
     return compose.finish()
 
@@ -464,10 +425,10 @@ def cmd_llm(  # noqa: PLR0917 (the argparse handler passes them in this order)
         if engine is not None:
             engine.close()
     if state == "off":
-        compose.run("stop", name, services=[name])
+        compose.operation(Kind.STOP, [name])
     elif runs:
         out.print(Text(f"{name} already runs", style="dim"))
-        compose.run("up", "-d", name, services=[name])
+        compose.operation(Kind.START, [name])
     else:
         model = sample(stack, options, profile)
         free = model.engine_free() if model is not None else None
@@ -484,7 +445,7 @@ def cmd_llm(  # noqa: PLR0917 (the argparse handler passes them in this order)
             return EXIT_FAILED
         if not check.fits:
             out.print(Text(f"starting {name} anyway (--force)", style="yellow"))
-        compose.run("up", "-d", name, services=[name])
+        compose.operation(Kind.START, [name])
     print_status(stack, options, out, profile)
     return compose.finish()
 
@@ -496,13 +457,11 @@ def profile_plans(stack: Stack, options: Options) -> tuple[list[ProfilePlan], Li
     """Every profile planned against what runs now (nothing, without an engine) and the recorded peaks."""
     store = PeakStore.default()
     model = sample(stack, options, _active(stack, options), peaks=store)
-    peaks = {s: p for s in stack.services if (p := store.recorded(stack.project, s)) is not None}
+    peaks = recorded_peaks(stack, store)
     info = model.engine.info if model is not None else None
-    running = model.running_services() if model is not None else set()
-    used = model.used_by_service() if model is not None else {}
     total = info.mem_total or None if info is not None else None  # an engine that reports 0: unknown
-    plans = [plan_profile(stack, p, running=running, used=used, engine_total=total, peaks=peaks)
-             for p in stack.profiles.values()]
+    plans = plan_profiles(stack, running=model.running_services() if model is not None else (),
+                          used=model.used_by_service() if model is not None else {}, engine_total=total, peaks=peaks)
     return plans, model, peaks
 
 

@@ -30,7 +30,7 @@ from skid_tui.stack import Profile, Stack, format_bytes
 from skid_tui.stack.limits import MAX_SERVICES
 from skid_tui.ui.commands import ServiceCommands
 from skid_tui.ui.jobs import JobsMixin
-from skid_tui.ui.lifecycle import LifecycleMixin
+from skid_tui.ui.lifecycle import Lifecycle
 from skid_tui.ui.messages import EngineStatusChanged, ServiceContainersChanged, StatsSampled
 from skid_tui.ui.panes import PanesMixin
 from skid_tui.ui.screens.help import HelpScreen, binding_rows
@@ -87,7 +87,7 @@ def render_notice(status: EngineStatus) -> Text:
     return text
 
 
-class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
+class SkidApp(JobsMixin, PanesMixin, App[None]):
     CSS_PATH = Path(__file__).parent / "skid.tcss"  # absolute: subclasses elsewhere find it too
     TITLE = "skid"
     COMMANDS = App.COMMANDS | {ServiceCommands}
@@ -129,10 +129,9 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
-        self.compose_cmd = compose_cmd
         self.monotonic = monotonic  # the clock of idle timeouts (samples carry monotonic times)
         self.candidates = candidates
-        self._init_lifecycle()
+        self.lifecycle = Lifecycle(self, compose_cmd)
         self._init_panes()
         self._init_jobs()
         self.stack = stack
@@ -191,8 +190,7 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
         statefile.set_warning_handler(self.state_file_warning)  # those from loading the state come now
         if self.watch_engine and not self.too_many:
             self.follow_engine()
-            self.detect_compose_tool()
-            self.run_operations()
+            self.lifecycle.start()
 
     def on_unmount(self) -> None:
         self.watcher.stop()
@@ -218,8 +216,50 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
         self.watcher.stop()
         self.stop_followers()
         self.cancel_all_jobs()
-        await self.end_operation_for_quit()  # a compose command still running is stopped, not orphaned
+        await self.lifecycle.end_for_quit()  # a compose command still running is stopped, not orphaned
         self.exit()
+
+    # -- lifecycle keys: the Lifecycle object does the work ----------------------------------------------
+
+    def selected_service(self) -> str | None:
+        focused = self.focused
+        return focused.service if isinstance(focused, ServicePanel) else None
+
+    def action_toggle(self) -> None:
+        service = self.selected_service()
+        if service is not None:
+            self.lifecycle.toggle(service)
+
+    def action_profiles(self) -> None:
+        self.lifecycle.pick_profile()
+
+    def action_llm(self) -> None:
+        self.lifecycle.llm()
+
+    def action_remove_data(self) -> None:
+        service = self.selected_service()
+        if service is not None:
+            self.lifecycle.remove_data(service)
+
+    def set_profile(self, profile: Profile) -> None:
+        """The active profile, held by the model: panels, planning and the header read it there."""
+        self.profile = profile
+        self.model.set_profile(profile)
+
+    # -- the activity log -----------------------------------------------------------------------------
+
+    def say(self, text: str) -> None:
+        """A line in the activity log; nothing when the app is closing and the log is gone."""
+        with contextlib.suppress(NoMatches):
+            self.query_one(ActivityLog).say(text)
+
+    def activity_output(self, lines: list[str]) -> None:
+        """Compose's own output under its command in the activity log."""
+        with contextlib.suppress(NoMatches):
+            self.query_one(ActivityLog).output(lines)
+
+    def show_activity(self) -> None:
+        self.show_panes("pane-activity")
 
     # -- the engine watcher ---------------------------------------------------------------------------
 
@@ -302,7 +342,7 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
         self._offscreen -= in_view
         if self.first_paint_at is None and self.model.complete():
             self.call_after_refresh(self._painted)
-        self.stop_idle_services()
+        self.lifecycle.stop_idle_services()
 
     def _painted(self) -> None:
         if self.first_paint_at is None:
@@ -319,7 +359,7 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
             now=self.clock(),
             resources=self.model.resources(service),
             width=width,
-            pending=self.pending.get(service, ""),
+            pending=self.lifecycle.queue.pending.get(service, ""),
         )
 
     def header_view(self) -> HeaderView:
@@ -335,7 +375,7 @@ class SkidApp(JobsMixin, LifecycleMixin, PanesMixin, App[None]):
             engine_state=self.engine_status.state,
             engine_line=engine_line(self.engine_status),
             stats_source=self.model.stats_source,
-            compose=self.compose_tool.describe() if self.compose_tool else "",
+            compose=self.lifecycle.compose_tool.describe() if self.lifecycle.compose_tool else "",
         )
 
     def refresh_header(self) -> None:

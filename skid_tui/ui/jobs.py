@@ -339,7 +339,7 @@ class JobsMixin:
             service = self.selected_service()
             job = self._active_job("build", service) if service else None
         if job is None or job.state == "done":
-            if not self.cancel_operation():
+            if not self.lifecycle.cancel():
                 self.notify("nothing to cancel here: no build, test run or compose command running")
             return
         self.cancel_job(job)

@@ -1,63 +1,38 @@
 """The dashboard's lifecycle side: toggles, profile switches, the LLM on demand, idle stops, removing data.
 
-Every change goes through the user's compose tool, one operation at a time, its exact command and output
-in the activity log. A toggle pressed while an operation on the same service is queued or running waits
-its turn and acts on the state that operation leaves (space twice: start, then stop).
+One `Lifecycle` object, owned by the app, holds the OperationQueue (skid_tui/ops/queue.py) and the compose
+tool, and turns keys into operations. Every change goes through the user's compose tool, one operation at
+a time, built and run by ops exactly as the command line does; its exact command and output appear in the
+activity log. A toggle pressed while an operation on the same service is queued or running waits its turn
+and acts on the state that operation leaves (space twice: start, then stop).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import work
-from textual.css.query import NoMatches
-from textual.message import Message
 
 from skid_tui.engine.client import ENGINE_ERRORS, Engine, describe_error
-from skid_tui.engine.compose_tool import (
-    STOP_GRACE,
-    ComposeCall,
-    ComposeNotFound,
-    ComposeStopped,
-    ComposeTool,
-    detect_compose,
-    how_it_ended,
-    last_error,
-    run_compose_async,
-)
-from skid_tui.engine.discovery import EngineCandidate
-from skid_tui.engine.volumes import Volume, VolumePlan, remove_volumes, volumes_to_remove
+from skid_tui.engine.compose_tool import STOP_GRACE, ComposeNotFound, ComposeTool, detect_compose, how_it_ended
+from skid_tui.engine.volumes import VolumePlan, volumes_to_remove
 from skid_tui.model.active import remember_profile
-from skid_tui.model.planning import plan_profile, start_check
+from skid_tui.model.planning import ProfilePlan, StartCheck, start_check
+from skid_tui.ops.compose import ComposeTarget, engine_for_compose
+from skid_tui.ops.lifecycle import llm_service, plan_profiles, profile_steps, recorded_peaks
+from skid_tui.ops.operations import Kind, Operation, OperationResult, Progress, run_operation
+from skid_tui.ops.queue import OperationQueue
 from skid_tui.safe_text import visible
 from skid_tui.stack import format_bytes
-from skid_tui.ui.messages import ComposeToolFound, OperationFinished, OperationOutput, OperationStarted
-from skid_tui.ui.operations import Kind, Operation, compose_args
 from skid_tui.ui.screens.confirm import ConfirmScreen, TypeToConfirmScreen
 from skid_tui.ui.screens.llm import StartCheckScreen
 from skid_tui.ui.screens.profiles import ProfilePickerScreen
-from skid_tui.ui.widgets.activity_log import ActivityLog
 
 if TYPE_CHECKING:
     from skid_tui.ui.app import SkidApp
-
-OUTPUT_FLUSH = 0.1  # seconds: compose output reaches the log in batches, not a message per line
-STOPPED_STATUS = -15  # an operation's status when skid stopped its compose command (deadline or `c`)
-
-
-class VolumesListed(Message):
-    """The engine said which volumes removing a service's data would delete (or failed: `error`)."""
-
-    def __init__(self, service: str, plan: VolumePlan | None, error: str = "") -> None:
-        super().__init__()
-        self.service = service
-        self.plan = plan
-        self.error = error
 
 
 def duration(seconds: float) -> str:
@@ -65,270 +40,146 @@ def duration(seconds: float) -> str:
     return f"{s // 60}m {s % 60}s" if s >= 60 else f"{seconds:.1f} s"
 
 
-class LifecycleMixin:
-    """Mixed into SkidApp (handlers use `on_<message>` names so Textual finds them through the MRO)."""
+class Lifecycle:
+    """The queue of compose operations and the keys that feed it; the app owns one and delegates to it."""
 
-    compose_cmd: str | None
-    candidates: Callable[[], list[EngineCandidate]]
-    monotonic: Callable[[], float]
-
-    def _init_lifecycle(self: SkidApp) -> None:
+    def __init__(self, app: SkidApp, compose_cmd: str | None) -> None:
+        self.app = app
+        self.compose_cmd = compose_cmd
         self.compose_tool: ComposeTool | None = None
         self.compose_error = ""
-        self._tool_ready = asyncio.Event()
-        self._ops: asyncio.Queue[Operation] = asyncio.Queue()
-        self.pending: dict[str, str] = {}  # service -> "queued start", "starting", "stopping"...
-        self._queued: dict[str, int] = {}  # service -> operations not finished
-        self._projected: dict[str, bool] = {}  # service -> running once the queued operations are done
-        self._releasing: dict[int, int] = {}  # idle-stop operation id -> memory it frees
-        self.operations_done: list[tuple[Operation, str, int, float]] = []  # (op, kind, status, seconds)
-        self._doomed: dict[int, tuple[Volume, ...]] = {}  # remove-data operation id -> the volumes it listed
-        self.running_op: Operation | None = None  # the operation whose compose command runs now
-        self._op_cancel = asyncio.Event()  # set by `c`: that command is stopped (SIGTERM, then SIGKILL)
+        self.tool_ready = asyncio.Event()
+        self.queue = OperationQueue(self._run, self)
         self.quitting = False
         self.exit_lines: list[str] = []  # for the terminal after the app: what quitting had to stop
+        self.last_start_check: StartCheck | None = None
+        self._last_plans: dict[str, ProfilePlan] = {}
 
-    # -- compose tool and runner ----------------------------------------------------------------------
+    def start(self) -> None:
+        """On mount: find the compose tool (a thread) and start the queue's runner."""
+        self.app.run_worker(self._detect, thread=True, group="compose-detect", name="detect-compose",
+                            exit_on_error=False)
+        self.app.run_worker(self.queue.run(self.tool_ready), group="compose", name="compose-runner",
+                            exclusive=True, exit_on_error=False)
 
-    @work(thread=True, group="compose-detect", name="detect-compose", exit_on_error=False)
-    def detect_compose_tool(self: SkidApp) -> None:
+    def _on_loop(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run fn on the app's event loop, as a message to the app: in order with the other calls from here,
+        with the app's context (a screen can be pushed), safe from any thread. Nothing once the app is gone."""
+        self.app.call_later(fn, *args)
+
+    # -- compose tool and runner ------------------------------------------------------------------------
+
+    def _detect(self) -> None:
         try:
-            tool = detect_compose(self.compose_cmd)
+            tool, error = detect_compose(self.compose_cmd), ""
         except ComposeNotFound as exc:
-            self.post_message(ComposeToolFound(None, str(exc)))
-        else:
-            self.post_message(ComposeToolFound(tool))
+            tool, error = None, str(exc)
+        self._on_loop(self._tool_found, tool, error)
 
-    def on_compose_tool_found(self: SkidApp, message: ComposeToolFound) -> None:
-        self.compose_tool = message.tool
-        self.compose_error = message.error
-        if message.tool is None:
-            self.say(f"✗ {message.error}")
-        self._tool_ready.set()
-        self.refresh_header()
+    def _tool_found(self, tool: ComposeTool | None, error: str) -> None:
+        self.compose_tool = tool
+        self.compose_error = error
+        if tool is None:
+            self.app.say(f"✗ {error}")
+        self.tool_ready.set()
+        self.app.refresh_header()
 
-    @work(group="compose", name="compose-runner", exclusive=True, exit_on_error=False)
-    async def run_operations(self: SkidApp) -> None:
-        """Forever: take the next operation, run its compose command, report. Never on a thread: an
-        asyncio subprocess does not block the event loop."""
-        while True:
-            op = await self._ops.get()
-            await self._tool_ready.wait()
-            await self._run(op)
-
-    async def _run(self: SkidApp, op: Operation) -> None:
-        kind: Kind = op.kind
+    def _run(self, op: Operation, progress: Progress) -> OperationResult:
+        """An operation, on the queue's worker thread: built and run by ops, as the command line runs it."""
         tool = self.compose_tool
         if tool is None:
-            self.post_message(OperationFinished(op, kind, 127, 0.0, error=self.compose_error or "no compose tool"))
-            return
-        profiles = sorted({p for s in op.services for p in self.stack.services[s].compose_profiles})
-        env = {}
-        info = self.model.engine.info
-        if info is not None and info.candidate.url and tool.is_docker_compose:
-            env["DOCKER_HOST"] = info.candidate.url  # compose acts on the engine skid shows
-        call = ComposeCall(tool, tuple(str(f) for f in self.stack.compose_files), self.stack.project,
-                           compose_args(kind, op.services), tuple(profiles), env)
-        self.post_message(OperationStarted(op, kind, call.display()))
-        started = time.monotonic()
-        lines: list[str] = []
-        batch: list[str] = []
-        last_flush = started
+            return OperationResult(op, None, 0.0, error=self.compose_error or "no compose tool")
+        info = self.app.model.engine.info
+        engine = engine_for_compose(info.candidate if info is not None else None, self.app.candidates)
+        result = run_operation(op, ComposeTarget.for_engine(self.app.stack, tool, engine), self.app.candidates,
+                               progress)
+        if result.stopped and self.quitting and result.compose is not None:
+            # Said again on the terminal once the screen is gone.
+            self.exit_lines.append(f"quit while {result.compose.call.short()} ran: "
+                                   f"{how_it_ended(result.compose.killed)}")
+        return result
 
-        def on_line(line: str) -> None:
-            nonlocal last_flush
-            lines.append(line)
-            batch.append(line)
-            if time.monotonic() - last_flush >= OUTPUT_FLUSH:
-                self.post_message(OperationOutput(op, batch.copy()))
-                batch.clear()
-                last_flush = time.monotonic()
+    # -- what the queue tells (QueueListener) -------------------------------------------------------------
 
-        self.running_op = op
-        self._op_cancel = asyncio.Event()
-        stopped = ""
-        try:
-            # Bounded by the command's deadline (SKID_COMPOSE_TIMEOUT); `c` sets _op_cancel.
-            status = await run_compose_async(call, on_line, cancel=self._op_cancel)
-        except ComposeStopped as exc:
-            status, stopped = STOPPED_STATUS, str(exc)
-            if self.quitting:  # said again on the terminal once the screen is gone
-                self.exit_lines.append(f"quit while {exc.call.short()} ran: {how_it_ended(exc.killed)}")
-        finally:
-            self.running_op = None
-        if batch:
-            self.post_message(OperationOutput(op, batch.copy()))
-        note = ""
-        if kind == "remove-data":
-            # Removed only once their container is gone; a failed or stopped rm keeps every one of them.
-            note = await asyncio.to_thread(self._remove_volumes, op) if status == 0 else "volumes kept"
-            self._doomed.pop(op.id, None)
-        error = stopped or (last_error(lines) if status else "")
-        self.post_message(OperationFinished(op, kind, status, time.monotonic() - started, error=error, note=note,
-                                            stopped=bool(stopped)))
+    def queued(self, op: Operation) -> None:
+        self.app.show_activity()
+        self.app.say(f"queued: {op.describe()}")
+        self.app.refresh_panels(list(op.services))
 
-    async def end_operation_for_quit(self: SkidApp) -> None:
-        """Quitting: the compose command running now is stopped and waited for, never left running unseen."""
-        self.quitting = True
-        op = self.running_op
-        if op is None:
-            return
-        self._op_cancel.set()
-        self.notify(f"quitting: stopping {op.describe()}…", timeout=STOP_GRACE + 2)
-        deadline = time.monotonic() + STOP_GRACE + 2
-        while self.running_op is not None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+    def started(self, op: Operation, command: str) -> None:
+        self._on_loop(self._started, op, command)
 
-    def cancel_operation(self: SkidApp) -> bool:
+    def _started(self, op: Operation, command: str) -> None:
+        self.app.say(f"$ {command}")
+        self.app.refresh_panels(list(op.services))
+
+    def output(self, op: Operation, lines: list[str]) -> None:
+        self._on_loop(self.app.activity_output, lines)
+
+    def finished(self, result: OperationResult) -> None:
+        self._on_loop(self._finished, result)  # after the output lines still on their way
+
+    def _finished(self, result: OperationResult) -> None:
+        op = result.op
+        if result.ok:
+            done = f"✓ {op.describe()}: done in {duration(result.seconds)}"
+            if op.frees:
+                done += f", released {format_bytes(op.frees)}"
+            if result.note:
+                done += f"; {result.note}"
+            self.app.say(done)
+        elif result.stopped:
+            tail = f"; {result.note}" if result.note else ""
+            self.app.say(f"✗ {op.describe()}: {result.error}{tail}")
+            self.app.notify(result.error, title="compose stopped", severity="warning", timeout=12)
+        else:
+            self.app.say(f"✗ {op.describe()}: {result.error}")
+            self.app.notify(f"{op.describe()} failed: {result.error}", title="compose failed", severity="error",
+                            timeout=12)
+        self.app.refresh_panels(list(op.services))
+
+    # -- asking ---------------------------------------------------------------------------------------------
+
+    def running_or_projected(self, service: str) -> bool:
+        return self.queue.projected(service, service in self.app.model.running_services())
+
+    def enqueue(self, kind: Kind, services: tuple[str, ...], reason: str = "", **extra: Any) -> Operation | None:
+        services = tuple(s for s in services if s in self.app.stack.services)
+        return self.queue.enqueue(kind, services, reason, **extra)
+
+    def cancel(self) -> bool:
         """`c` with no build or test run in view: stop the compose command running now. Queued ones still run."""
-        op = self.running_op
-        if op is None or self._op_cancel.is_set():
+        op = self.queue.cancel_running()
+        if op is None:
             return False
-        self._op_cancel.set()
-        self.say(f"{op.describe()}: cancelling compose")
+        self.app.say(f"{op.describe()}: cancelling compose")
         return True
 
-    def _remove_volumes(self: SkidApp, op: Operation) -> str:
-        """After `compose rm` (never `-v`): exactly the volumes the dialog listed, by name (thread)."""
-        listed = self._doomed.pop(op.id, ())
-        if not listed:
-            return "no volume to remove"
-        try:
-            engine = Engine.first_answering(self.candidates())
-        except ENGINE_ERRORS as exc:
-            return f"volumes kept: no engine ({describe_error(exc)})"
-        try:
-            return remove_volumes(engine, listed).summary()
-        except ENGINE_ERRORS as exc:
-            return f"volumes kept: the engine failed ({describe_error(exc)})"
-        finally:
-            engine.close()
-
-    def removable_volumes(self: SkidApp, services: tuple[str, ...]) -> list[str]:
-        """Named volumes these services own alone: a volume another service mounts is never removed."""
-        others = {v for s in self.stack.services if s not in services for v in self.stack.engine_volumes(s)}
-        return [v for s in services for v in self.stack.engine_volumes(s) if v not in others]
-
-    @work(thread=True, group="volumes", name="list-volumes", exit_on_error=False)
-    def list_volumes(self: SkidApp, service: str) -> None:
-        """Which volumes `X` would delete, with their sizes, as the engine has them (thread)."""
-        try:
-            engine = Engine.first_answering(self.candidates())
-        except ENGINE_ERRORS as exc:
-            self.post_message(VolumesListed(service, None, f"no engine: {describe_error(exc)}"))
+    async def end_for_quit(self) -> None:
+        """Quitting: the compose command running now is stopped and waited for, never left running unseen."""
+        self.quitting = True
+        op = self.queue.running
+        if op is None:
             return
-        try:
-            plan = volumes_to_remove(engine, self.stack.project, {service}, self.removable_volumes((service,)))
-        except ENGINE_ERRORS as exc:
-            self.post_message(VolumesListed(service, None, f"the engine failed: {describe_error(exc)}"))
-        else:
-            self.post_message(VolumesListed(service, plan))
-        finally:
-            engine.close()
-
-    # -- queueing -------------------------------------------------------------------------------------
-
-    def running_or_projected(self: SkidApp, service: str) -> bool:
-        if service in self._projected:
-            return self._projected[service]
-        return service in self.model.running_services()
-
-    def enqueue(self: SkidApp, kind: Kind, services: tuple[str, ...], reason: str = "") -> Operation | None:
-        services = tuple(s for s in services if s in self.stack.services)
-        if not services:
-            return None
-        op = Operation(kind, services, reason)
-        for s in services:
-            self._queued[s] = self._queued.get(s, 0) + 1
-            self._projected[s] = kind == "start"
-            self.pending[s] = {"start": "start queued", "stop": "stop queued",
-                               "remove-data": "data removal queued"}.get(kind, "queued")
-        self._ops.put_nowait(op)
-        self.show_activity()
-        self.say(f"queued: {op.describe()}")
-        self.refresh_panels(list(services))
-        return op
-
-    def say(self: SkidApp, text: str) -> None:
-        """A line in the activity log; nothing when the app is closing and the log is gone."""
-        with contextlib.suppress(NoMatches):
-            self.activity.say(text)
-
-    def on_operation_started(self: SkidApp, message: OperationStarted) -> None:
-        verb = {"start": "starting", "stop": "stopping", "remove-data": "removing data"}[message.kind]
-        for s in message.op.services:
-            self.pending[s] = verb
-        self.say(f"$ {message.command}")
-        self.refresh_panels(list(message.op.services))
-
-    def on_operation_output(self: SkidApp, message: OperationOutput) -> None:
-        with contextlib.suppress(NoMatches):  # closing
-            self.activity.output(message.lines)
-
-    def on_operation_finished(self: SkidApp, message: OperationFinished) -> None:
-        op = message.op
-        self.operations_done.append((op, message.kind, message.returncode, message.seconds))
-        for s in op.services:
-            left = self._queued.get(s, 1) - 1
-            if left <= 0:
-                self._queued.pop(s, None)
-                self.pending.pop(s, None)
-                self._projected.pop(s, None)  # nothing queued: the engine's state is the truth again
-            else:
-                self._queued[s] = left
-        if message.returncode == 0:
-            done = f"✓ {op.describe()}: done in {duration(message.seconds)}"
-            released = self._releasing.pop(op.id, None)
-            if released:
-                done += f", released {format_bytes(released)}"
-            if message.note:
-                done += f"; {message.note}"
-            self.say(done)
-        elif message.stopped:
-            for s in op.services:
-                self._projected.pop(s, None)
-            tail = f"; {message.note}" if message.note else ""
-            self.say(f"✗ {op.describe()}: {message.error}{tail}")
-            self.notify(message.error, title="compose stopped", severity="warning", timeout=12)
-        else:
-            for s in op.services:
-                self._projected.pop(s, None)
-            self.say(f"✗ {op.describe()}: compose exited {message.returncode}: {message.error}")
-            self.notify(f"{op.describe()} failed: {message.error or f'exit {message.returncode}'}",
-                        title="compose failed", severity="error", timeout=12)
-        self.refresh_panels(list(op.services))
+        self.app.notify(f"quitting: stopping {op.describe()}…", timeout=STOP_GRACE + 2)
+        await self.queue.stop(STOP_GRACE + 2)
 
     # -- the keys -------------------------------------------------------------------------------------
 
-    def selected_service(self: SkidApp) -> str | None:
-        from skid_tui.ui.widgets.service_panel import ServicePanel
+    def toggle(self, service: str) -> None:
+        self.queue.toggle(service, service in self.app.model.running_services())
 
-        focused = self.focused
-        return focused.service if isinstance(focused, ServicePanel) else None
-
-    def action_toggle(self: SkidApp) -> None:
-        service = self.selected_service()
-        if service is None:
-            return
-        kind: Kind = "stop" if self.running_or_projected(service) else "start"
-        self.enqueue(kind, (service,), reason="toggled")
-
-    def action_profiles(self: SkidApp) -> None:
-        peaks = {}
-        if self.model.peaks is not None:
-            for s in self.stack.services:
-                peak = self.model.peaks.recorded(self.stack.project, s)
-                if peak is not None:
-                    peaks[s] = peak
-        engine_total = self.model.engine.info.mem_total if self.model.engine.info else None
-        running = {s for s in self.stack.services if self.running_or_projected(s)}
-        used = self.model.used_by_service()
-        plans = [plan_profile(self.stack, p, running=running, used=used, engine_total=engine_total, peaks=peaks)
-                 for p in self.stack.profiles.values()]
+    def pick_profile(self) -> None:
+        app = self.app
+        info = app.model.engine.info
+        running = {s for s in app.stack.services if self.running_or_projected(s)}
+        plans = plan_profiles(app.stack, running=running, used=app.model.used_by_service(),
+                              engine_total=info.mem_total if info else None,
+                              peaks=recorded_peaks(app.stack, app.model.peaks))
         self._last_plans = {p.profile.name: p for p in plans}
-        self.push_screen(ProfilePickerScreen(plans, self.profile.name if self.profile else None), self._picked)
+        app.push_screen(ProfilePickerScreen(plans, app.profile.name if app.profile else None), self._picked)
 
-    def _picked(self: SkidApp, name: str | None) -> None:
+    def _picked(self, name: str | None) -> None:
         if name is None:
             return
         plan = self._last_plans[name]
@@ -346,71 +197,90 @@ class LifecycleMixin:
             if yes:
                 self.apply_profile(name)
 
-        self.push_screen(ConfirmScreen(f"Apply profile {name}?", body), confirmed)
+        self.app.push_screen(ConfirmScreen(f"Apply profile {name}?", body), confirmed)
 
-    def apply_profile(self: SkidApp, name: str) -> None:
-        plan = self._last_plans[name]
-        profile = self.stack.profiles[name]
-        self.profile = profile
-        self.model.set_profile(profile)
-        remember_profile(self.stack.project, name)
-        self.say(f"profile {name}: starts {', '.join(plan.start) or 'nothing'}, "
-                          f"stops {', '.join(plan.stop) or 'nothing'}")
-        # Stop first: what goes frees the memory of what comes.
-        self.enqueue("stop", plan.stop, reason=f"profile {name}")
-        self.enqueue("start", plan.start, reason=f"profile {name}")
-        self.refresh_panels(self.service_order)
+    def apply_profile(self, name: str) -> None:
+        app = self.app
+        profile = app.stack.profiles[name]
+        app.set_profile(profile)
+        remember_profile(app.stack.project, name)
+        running = {s for s in app.stack.services if self.running_or_projected(s)}
+        steps = profile_steps(app.stack, profile, running)
+        said = {kind: ", ".join(services) for kind, services in steps}
+        app.say(f"profile {name}: starts {said.get(Kind.START) or 'nothing'}, "
+                f"stops {said.get(Kind.STOP) or 'nothing'}")
+        for kind, services in steps:
+            self.enqueue(kind, services, reason=f"profile {name}")
+        app.refresh_panels(app.service_order)
 
-    def llm_service(self: SkidApp) -> str | None:
-        if self.profile is not None and self.profile.on_demand:
-            return self.profile.on_demand[0].service
-        return "llm-advisor" if "llm-advisor" in self.stack.services else None
-
-    def action_llm(self: SkidApp) -> None:
-        service = self.llm_service()
+    def llm(self) -> None:
+        app = self.app
+        service = llm_service(app.stack, app.profile)
         if service is None:
-            self.notify("no on-demand service in this stack (profiles name them under on_demand)",
-                        severity="warning")
+            app.notify("no on-demand service in this stack (profiles name them under on_demand)",
+                       severity="warning")
             return
         if self.running_or_projected(service):
-            self.enqueue("stop", (service,), reason="L")
+            self.enqueue(Kind.STOP, (service,), reason="L")
             return
-        free = self.model.engine_free()
+        free = app.model.engine_free()
         if free is None:
-            self.notify(f"cannot check memory for {service}: no engine", severity="error")
+            app.notify(f"cannot check memory for {service}: no engine", severity="error")
             return
-        check = start_check(self.stack, service, free=free, used=self.model.used_by_service(),
-                            active=self.profile, idle=self.model.idle_services())
+        check = start_check(app.stack, service, free=free, used=app.model.used_by_service(),
+                            active=app.profile, idle=app.model.idle_services())
         self.last_start_check = check
         if check.fits:
-            self.say(f"{service} may use up to {format_bytes(check.need)}; "
-                              f"{format_bytes(check.free)} free: starting it")
-            self.enqueue("start", (service,), reason="on demand")
+            app.say(f"{service} may use up to {format_bytes(check.need)}; "
+                    f"{format_bytes(check.free)} free: starting it")
+            self.enqueue(Kind.START, (service,), reason="on demand")
             return
 
         def chosen(choice: str | None) -> None:
             if choice == "stop-and-start":
-                self.enqueue("stop", tuple(s for s, _ in check.suggestions), reason=f"room for {service}")
-                self.enqueue("start", (service,), reason="on demand")
+                self.enqueue(Kind.STOP, tuple(s for s, _ in check.suggestions), reason=f"room for {service}")
+                self.enqueue(Kind.START, (service,), reason="on demand")
             elif choice == "start":
-                self.enqueue("start", (service,), reason="on demand, short of memory")
+                self.enqueue(Kind.START, (service,), reason="on demand, short of memory")
 
-        self.push_screen(StartCheckScreen(check), chosen)
+        app.push_screen(StartCheckScreen(check), chosen)
 
-    def action_remove_data(self: SkidApp) -> None:
-        """`X`: ask the engine what would go first; the dialog lists exactly that."""
-        service = self.selected_service()
-        if service is None:
+    # -- removing data ----------------------------------------------------------------------------------
+
+    def removable_volumes(self, services: tuple[str, ...]) -> list[str]:
+        """Named volumes these services own alone: a volume another service mounts is never removed."""
+        stack = self.app.stack
+        others = {v for s in stack.services if s not in services for v in stack.engine_volumes(s)}
+        return [v for s in services for v in stack.engine_volumes(s) if v not in others]
+
+    def remove_data(self, service: str) -> None:
+        """`X`: ask the engine what would go first (a thread); the dialog lists exactly that."""
+        self.app.say(f"remove data of {service}: listing its volumes…")
+        self.app.run_worker(partial(self._list_volumes, service), thread=True, group="volumes",
+                            name="list-volumes", exit_on_error=False)
+
+    def _list_volumes(self, service: str) -> None:
+        app = self.app
+        try:
+            engine = Engine.first_answering(app.candidates())
+        except ENGINE_ERRORS as exc:
+            self._on_loop(self._volumes_listed, service, None, f"no engine: {describe_error(exc)}")
             return
-        self.say(f"remove data of {service}: listing its volumes…")
-        self.list_volumes(service)
+        try:
+            plan = volumes_to_remove(engine, app.stack.project, {service}, self.removable_volumes((service,)))
+        except ENGINE_ERRORS as exc:
+            self._on_loop(self._volumes_listed, service, None, f"the engine failed: {describe_error(exc)}")
+        else:
+            self._on_loop(self._volumes_listed, service, plan, "")
+        finally:
+            engine.close()
 
-    def on_volumes_listed(self: SkidApp, message: VolumesListed) -> None:
-        service, plan = message.service, message.plan
+    def _volumes_listed(self, service: str, plan: VolumePlan | None, error: str) -> None:
+        app = self.app
         if plan is None:
-            self.say(f"✗ remove data of {service}: cannot list its volumes ({message.error}); nothing deleted")
-            self.notify(f"cannot list the volumes of {service}: {message.error}", title="nothing deleted",
-                        severity="error", timeout=10)
+            app.say(f"✗ remove data of {service}: cannot list its volumes ({error}); nothing deleted")
+            app.notify(f"cannot list the volumes of {service}: {error}", title="nothing deleted",
+                       severity="error", timeout=10)
             return
         body = Text()
         body.append("This removes ")
@@ -422,38 +292,29 @@ class LifecycleMixin:
         else:
             body.append("'s container. It has no volume of its own: no volume is deleted.\n")
         shared = [v.name for v in plan.shared]
-        shared += [v for v in self.stack.engine_volumes(service)
+        shared += [v for v in app.stack.engine_volumes(service)
                    if v not in self.removable_volumes((service,)) and v not in shared]
         if shared:
             body.append(f"Kept, other services use them: {', '.join(map(visible, shared))}\n", style="dim")
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                op = self.enqueue("remove-data", (service,), reason="asked for")
-                if op is not None:
-                    self._doomed[op.id] = plan.going
+                self.enqueue(Kind.REMOVE_DATA, (service,), reason="asked for", volumes=plan.going)
             else:
-                self.say(f"remove data of {service}: cancelled, nothing deleted")
+                app.say(f"remove data of {service}: cancelled, nothing deleted")
 
-        self.push_screen(TypeToConfirmScreen(f"Remove the data of {service}?", body, service), confirmed)
-
-    def show_activity(self: SkidApp) -> None:
-        self.show_panes("pane-activity")
-
-    @property
-    def activity(self: SkidApp) -> ActivityLog:
-        return self.query_one(ActivityLog)
+        app.push_screen(TypeToConfirmScreen(f"Remove the data of {service}?", body, service), confirmed)
 
     # -- idle stop ------------------------------------------------------------------------------------
 
-    def stop_idle_services(self: SkidApp) -> None:
+    def stop_idle_services(self) -> None:
         """On-demand services idle for their whole timeout are stopped, and the user is told."""
-        for service, idle_for, mem in self.model.idle_expired(self.monotonic()):
-            if service in self.pending or not self.running_or_projected(service):
+        app = self.app
+        for service, idle_for, mem in app.model.idle_expired(app.monotonic()):
+            if self.queue.busy(service) or not self.running_or_projected(service):
                 continue
-            op = self.enqueue("stop", (service,), reason=f"idle for {duration(idle_for)}")
+            op = self.enqueue(Kind.STOP, (service,), reason=f"idle for {duration(idle_for)}", frees=mem)
             if op is None:
                 continue
-            self._releasing[op.id] = mem
-            self.notify(f"{service} was idle for {duration(idle_for)} (CPU under 2%): stopping it frees "
-                        f"{format_bytes(mem)}", title="Idle stop", timeout=10)
+            app.notify(f"{service} was idle for {duration(idle_for)} (CPU under 2%): stopping it frees "
+                       f"{format_bytes(mem)}", title="Idle stop", timeout=10)

@@ -5,12 +5,10 @@ from __future__ import annotations
 from textual.message import Message
 
 from skid_tui.engine.builds import BuildResult
-from skid_tui.engine.compose_tool import ComposeTool
 from skid_tui.engine.logs import LogLine
 from skid_tui.engine.sampler import StatsBatch
 from skid_tui.engine.testrun import SuiteResult
 from skid_tui.engine.watcher import EngineStatus, ServiceUpdate
-from skid_tui.ui.operations import Operation
 
 
 class EngineStatusChanged(Message):
@@ -35,43 +33,6 @@ class StatsSampled(Message):
     def __init__(self, batch: StatsBatch) -> None:
         super().__init__()
         self.batch = batch
-
-
-class ComposeToolFound(Message):
-    """The compose tool was detected (or none answered: `error` says what was tried)."""
-
-    def __init__(self, tool: ComposeTool | None, error: str = "") -> None:
-        super().__init__()
-        self.tool = tool
-        self.error = error
-
-
-class OperationStarted(Message):
-    def __init__(self, op: Operation, kind: str, command: str) -> None:
-        super().__init__()
-        self.op = op
-        self.kind = kind  # resolved: a toggle became a start or a stop
-        self.command = command
-
-
-class OperationOutput(Message):
-    def __init__(self, op: Operation, lines: list[str]) -> None:
-        super().__init__()
-        self.op = op
-        self.lines = lines
-
-
-class OperationFinished(Message):
-    def __init__(self, op: Operation, kind: str, returncode: int, seconds: float, *, error: str = "",
-                 note: str = "", stopped: bool = False) -> None:
-        super().__init__()
-        self.op = op
-        self.kind = kind
-        self.returncode = returncode
-        self.seconds = seconds
-        self.error = error
-        self.note = note
-        self.stopped = stopped  # skid ended compose (its deadline, or `c`): `error` says which and how
 
 
 class LogLinesArrived(Message):

@@ -115,14 +115,14 @@ async def test_c_cancels_the_running_compose_command_and_quitting_ends_the_next(
     script, pids_file = fake_compose(short_dir)
     app = app_for(demo_project.name, compose_cmd=str(script))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.engine_status.state == "connected" and app.compose_tool is not None,
-                         15, "the engine and the (fake) compose tool")
+        await wait_until(pilot, lambda: app.engine_status.state == "connected"
+                         and app.lifecycle.compose_tool is not None, 15, "the engine and the (fake) compose tool")
         await select(pilot, app, "redis")
         await pilot.press("space")
         pids = await asyncio.to_thread(read_pids, pids_file)
-        assert app.running_op is not None and app.pending.get("redis") == "starting"
+        assert app.lifecycle.queue.running is not None and app.lifecycle.queue.pending.get("redis") == "starting"
         await pilot.press("c")
-        await wait_until(pilot, lambda: app.running_op is None and not app.pending, 10, "the start cancelled")
+        await wait_until(pilot, app.lifecycle.queue.idle, 10, "the start cancelled")
         assert gone(pids)
         log = log_text(app)
         assert "start redis (toggled): cancelling compose" in log, log
@@ -133,7 +133,7 @@ async def test_c_cancels_the_running_compose_command_and_quitting_ends_the_next(
         pids = await asyncio.to_thread(read_pids, pids_file)
         await pilot.press("q")
     assert gone(pids)
-    assert app.exit_lines == [f"quit while {script} up -d redis ran: stopped it"]
+    assert app.lifecycle.exit_lines == [f"quit while {script} up -d redis ran: stopped it"]
 
 
 async def test_the_dashboard_stops_compose_at_its_deadline(engine, demo_project, short_dir, monkeypatch):
@@ -141,11 +141,11 @@ async def test_the_dashboard_stops_compose_at_its_deadline(engine, demo_project,
     script, pids_file = fake_compose(short_dir, ignore_term=True)
     app = app_for(demo_project.name, compose_cmd=str(script))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.compose_tool is not None, 15, "the (fake) compose tool")
+        await wait_until(pilot, lambda: app.lifecycle.compose_tool is not None, 15, "the (fake) compose tool")
         await select(pilot, app, "redis")
         await pilot.press("space")
         pids = await asyncio.to_thread(read_pids, pids_file)
-        await wait_until(pilot, lambda: app.running_op is None and not app.pending, 15, "the deadline")
+        await wait_until(pilot, app.lifecycle.queue.idle, 15, "the deadline")
         assert gone(pids)
         assert (f"✗ start redis (toggled): {script} up -d redis did not finish within 1 s: killed it (still "
                 "running 5 s after SIGTERM)") in log_text(app)

@@ -30,7 +30,7 @@ def fake_compose(tmp_path: Path) -> Path:
 
 async def test_hostile_compose_output_is_shown_as_text(engine, demo_project, tmp_path):
     app = app_for(demo_project.name, [str(DEMO)], PROFILES, "minimal")
-    app.compose_cmd = str(fake_compose(tmp_path))
+    app.lifecycle.compose_cmd = str(fake_compose(tmp_path))
     notes: list[str] = []
     async with app.run_test(size=(160, 50)) as pilot:
         await connected(pilot, app)

@@ -37,8 +37,8 @@ def log_text(app: SkidApp) -> str:
 
 
 async def connected(pilot, app: SkidApp) -> None:
-    await wait_until(pilot, lambda: app.engine_status.state == "connected" and app.compose_tool is not None, 15,
-                     "the engine and the compose tool")
+    await wait_until(pilot, lambda: app.engine_status.state == "connected"
+                     and app.lifecycle.compose_tool is not None, 15, "the engine and the compose tool")
 
 
 async def select(pilot, app: SkidApp, service: str) -> ServicePanel:
@@ -82,8 +82,8 @@ async def test_space_twice_starts_then_stops(engine, demo_project):
         await connected(pilot, app)
         panel = await select(pilot, app, "redis")
         await pilot.press("space", "space")  # the second waits for the first, then undoes it
-        await wait_until(pilot, lambda: len(app.operations_done) == 2, 30, "both operations")
-        assert [(op.kind, status) for op, _, status, _ in app.operations_done] == [("start", 0), ("stop", 0)]
+        await wait_until(pilot, lambda: len(app.lifecycle.queue.done) == 2, 30, "both operations")
+        assert [(r.op.kind, r.status) for r in app.lifecycle.queue.done] == [("start", 0), ("stop", 0)]
         await wait_until(pilot, lambda: panel.view.state == "exited", 10, "redis stopped")
 
 
@@ -103,8 +103,8 @@ async def test_profile_switch_from_the_picker(engine, demo_project):
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         app_services = {"postgres", "redis", "minio", "api", "orchestrator", "binary-processor"}
-        await wait_until(pilot, lambda: not app.pending and app.model.running_services() == app_services, 60,
-                         "exactly app's services running")
+        await wait_until(pilot, lambda: not app.lifecycle.queue.pending
+                         and app.model.running_services() == app_services, 60, "exactly app's services running")
         assert app.profile.name == "app" and app.header_view().profile == "app"
         assert app.query_one("#svc-api", ServicePanel).view.membership == "in app"
     assert running(engine, demo_project.name) == app_services
@@ -116,7 +116,7 @@ async def test_llm_on_demand_with_l(engine, demo_project):
         await connected(pilot, app)
         await wait_until(pilot, lambda: app.model.engine_free() is not None, 10, "the engine's memory")
         await pilot.press("L")
-        check = app.last_start_check
+        check = app.lifecycle.last_start_check
         assert check.service == "llm-advisor" and check.need == 2 * 1024**3 and check.fits
         llm = app.query_one("#svc-llm-advisor", ServicePanel)
         assert llm.view.pending in ("start queued", "starting")
@@ -162,8 +162,8 @@ async def test_a_compose_failure_shows_compose_error_and_the_panel_stays_true(en
         await connected(pilot, app)
         panel = await select(pilot, app, "broken")
         await pilot.press("space")
-        await wait_until(pilot, lambda: len(app.operations_done) == 1, 30, "the failed start")
-        [(_, _, status, _)] = app.operations_done
+        await wait_until(pilot, lambda: len(app.lifecycle.queue.done) == 1, 30, "the failed start")
+        [status] = [r.status for r in app.lifecycle.queue.done]
         assert status != 0
         text = log_text(app)
         assert "✗ start broken" in text and f"{project}-missing" in text

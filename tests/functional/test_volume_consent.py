@@ -200,8 +200,8 @@ def log_text(app: SkidApp) -> str:
 
 
 async def open_dialog(pilot, app: SkidApp, service: str) -> TypeToConfirmScreen:
-    await wait_until(pilot, lambda: app.engine_status.state == "connected" and app.compose_tool is not None, 15,
-                     "the engine and the compose tool")
+    await wait_until(pilot, lambda: app.engine_status.state == "connected"
+                     and app.lifecycle.compose_tool is not None, 15, "the engine and the compose tool")
     app.query_one(f"#svc-{service}", ServicePanel).focus()
     await pilot.pause()
     await pilot.press("X")
@@ -215,9 +215,9 @@ def body_of(screen: TypeToConfirmScreen) -> str:
 
 
 async def confirm(pilot, app: SkidApp, word: str) -> None:
-    done = len(app.operations_done)
+    done = len(app.lifecycle.queue.done)
     await pilot.press(*word, "enter")
-    await wait_until(pilot, lambda: len(app.operations_done) > done, 60, "the removal to finish")
+    await wait_until(pilot, lambda: len(app.lifecycle.queue.done) > done, 60, "the removal to finish")
 
 
 async def test_x_lists_an_anonymous_volume_cancel_keeps_it_and_the_name_removes_exactly_it(engine, project):
@@ -242,7 +242,7 @@ async def test_x_lists_an_anonymous_volume_cancel_keeps_it_and_the_name_removes_
         await pilot.press("backspace", "backspace", "backspace")
         before = await asyncio.to_thread(all_volumes, engine)
         await confirm(pilot, app, "anon")
-        _, kind, status, _ = app.operations_done[-1]
+        kind, status = app.lifecycle.queue.done[-1].op.kind, app.lifecycle.queue.done[-1].status
         assert (kind, status) == ("remove-data", 0)
         assert f"removed {anon} ({size})" in log_text(app)
         assert " -v" not in log_text(app)  # compose rm without -v: skid removed what it listed
@@ -265,7 +265,7 @@ async def test_x_on_a_named_volume_service_removes_its_own_and_keeps_shared_and_
         assert body.count("•") == 2 and project.external not in body
         before = await asyncio.to_thread(all_volumes, engine)
         await confirm(pilot, app, "db")
-        assert app.operations_done[-1][1:3] == ("remove-data", 0)
+        assert (app.lifecycle.queue.done[-1].op.kind, app.lifecycle.queue.done[-1].status) == ("remove-data", 0)
     assert await asyncio.to_thread(all_volumes, engine) == before - listed
     # web still runs with its data in the shared volume
     assert await asyncio.to_thread(exec_sh, engine, name, "web", "cat /shared/note") == "keep-me\n"

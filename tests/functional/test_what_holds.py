@@ -34,7 +34,8 @@ async def test_twenty_fast_toggles_with_a_cli_up_between_end_in_the_engines_stat
         assert cli.returncode == 0, cli.stderr
         for _ in range(10):
             await pilot.press("space")
-        await wait_until(pilot, lambda: not app._queued and not app.pending, 180, "every toggle done")
+        await wait_until(pilot, lambda: app.lifecycle.queue.idle() and not app.lifecycle.queue.pending, 180,
+                         "every toggle done")
         real = await asyncio.to_thread(engine_health, engine, demo_project.name, "redis")
         await wait_until(pilot, lambda: panel.view.state == real[0], 10, f"the panel showing {real[0]}")
         log = log_text(app)

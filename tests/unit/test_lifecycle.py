@@ -16,6 +16,7 @@ from skid_tui import lifecycle
 from skid_tui.config import Options, load
 from skid_tui.model.active import remembered_profile
 from skid_tui.model.planning import start_check
+from skid_tui.ops.compose import compose_profiles
 from tests.conftest import DEMO
 from tests.factories import GiB, MiB, demo_stack
 
@@ -170,9 +171,9 @@ def test_down_volumes_without_an_engine_lists_nothing_so_deletes_nothing(fake):
 
 def test_compose_profiles_enable_one_profile_per_service_behind_one():
     stack = demo_stack()
-    assert lifecycle.compose_profiles(stack, ["postgres", "redis"]) == ()
-    assert lifecycle.compose_profiles(stack, ["llm-advisor"]) == ("llm",)
-    assert lifecycle.compose_profiles(stack, list(stack.services)) == ("llm", "dev")
+    assert compose_profiles(stack, ["postgres", "redis"]) == ()
+    assert compose_profiles(stack, ["llm-advisor"]) == ("llm",)
+    assert compose_profiles(stack, list(stack.services)) == ("llm", "dev")
 
 
 def test_up_target_prefers_a_profile_over_a_service_of_the_same_name():
