@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("monitor", "live memory and CPU of every service against its budget, as a plain table"),
         ("up", "start a profile (stopping what it does not include) or services: `up app`, `up redis minio`"),
         ("down", "stop and remove the project's containers; volumes are kept unless --volumes"),
+        ("stop", "stop services (containers and volumes are kept)"),
         ("restart", "restart services"),
         ("toggle", "start a stopped service, stop a running one"),
         ("llm", "start (after a memory check) or stop the LLM advisor"),
@@ -120,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="also delete the project's volumes, named and anonymous (lists each with its size, "
                                 "then asks you to type the project name)")
             p.add_argument("--yes", "-y", action="store_true", help="do not ask before deleting volumes")
-        if name == "restart":
+        if name in ("stop", "restart"):
             p.add_argument("services", nargs="+", metavar="SERVICE")
         if name == "toggle":
             p.add_argument("service", metavar="SERVICE")
@@ -370,14 +371,15 @@ def cmd_logs(stack: Stack, options: Options, args: argparse.Namespace) -> int:
 
 def lifecycle_command(command: str, stack: Stack, options: Options, args: argparse.Namespace, out: Console) -> int:
     from skid_tui import lifecycle
+    from skid_tui.ops.operations import Kind
 
     cmd = options.compose_cmd
     if command == "up":
         return lifecycle.cmd_up(stack, options, list(args.targets), cmd, out)
     if command == "down":
         return lifecycle.cmd_down(stack, options, args.volumes, args.yes, cmd, out)
-    if command == "restart":
-        return lifecycle.cmd_restart(stack, options, list(args.services), cmd, out)
+    if command in ("stop", "restart"):
+        return lifecycle.cmd_services(stack, options, Kind(command), list(args.services), cmd, out)
     if command == "toggle":
         return lifecycle.cmd_toggle(stack, options, args.service, cmd, out)
     if command == "llm":
@@ -438,7 +440,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if command == "build":
                 return buildtest.cmd_build(stack, options, list(args.services), out)
             return buildtest.cmd_test(stack, options, list(args.suites), args.memory_limit, out)
-        if command in ("up", "down", "restart", "toggle", "llm", "profiles"):
+        if command in ("up", "down", "stop", "restart", "toggle", "llm", "profiles"):
             return lifecycle_command(command, stack, options, args, out)
         return cmd_dashboard(stack, options)
     except UsageError as exc:

@@ -351,10 +351,12 @@ def _remove_listed(plan: VolumePlan, engine: Engine, compose: Compose, out: Cons
 
 
 @_one_line_errors
-def cmd_restart(stack: Stack, options: Options, services: list[str], compose_cmd: str | None, out: Console) -> int:
-    """`skid restart SERVICE...`"""
+def cmd_services(  # noqa: PLR0917 (the argparse handler passes them in this order)
+    stack: Stack, options: Options, kind: Kind, services: list[str], compose_cmd: str | None, out: Console
+) -> int:
+    """`skid stop SERVICE...`, `skid restart SERVICE...`: the dashboard's operation of the same name."""
     if not services:
-        raise BadInput("restart needs at least one service (expected one of: " + ", ".join(stack.services) + ")")
+        raise BadInput(f"{kind} needs at least one service (expected one of: " + ", ".join(stack.services) + ")")
     names = check_services(stack, services)
     engine = _connect(options)
     try:
@@ -362,9 +364,14 @@ def cmd_restart(stack: Stack, options: Options, services: list[str], compose_cmd
     finally:
         if engine is not None:
             engine.close()
-    compose.operation(Kind.RESTART, names)
+    compose.operation(kind, names)
     print_status(stack, options, out, _active(stack, options))
     return compose.finish()
+
+
+def cmd_restart(stack: Stack, options: Options, services: list[str], compose_cmd: str | None, out: Console) -> int:
+    """`skid restart SERVICE...`"""
+    return cmd_services(stack, options, Kind.RESTART, services, compose_cmd, out)
 
 
 @_one_line_errors
