@@ -10,13 +10,11 @@ plain output. Everything here blocks; the dashboard runs it in a thread, several
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import posixpath
 import re
 import secrets
-import socket
 import tarfile
 import tempfile
 import threading
@@ -29,6 +27,7 @@ from typing import IO, Any
 import docker.errors
 import urllib3.exceptions
 
+from skid_tui.engine import dockerapi
 from skid_tui.engine.client import ENGINE_ERRORS, Engine, describe_error
 from skid_tui.stack.model import BuildSpec, Stack
 from skid_tui.stack.sizes import format_bytes
@@ -547,7 +546,7 @@ def build_service(
                                    name=f"build-cancel-{service}")
         watcher.start()
         try:
-            for chunk in engine.api._stream_helper(response, decode=True):
+            for chunk in dockerapi.json_stream(engine.api, response):
                 stream.feed(chunk)
             stream.close()
         except docker.errors.APIError as exc:
@@ -564,8 +563,7 @@ def build_service(
                 return result(stream, error=message)
         finally:
             done.set()
-            with contextlib.suppress(Exception):
-                response.close()
+            dockerapi.close_stream(response)
     if cancel.is_set():
         return result(stream, error="cancelled", cancelled=True)
     if stream.error:
@@ -587,7 +585,6 @@ def _post_build(
     engine: Engine, build: BuildSpec, dockerfile: str, tag: str, body: _CancellableReader, *, gzip: bool
 ) -> Any:
     """POST /build as docker-py's APIClient.build does, but keeping the response so it can be closed."""
-    api = engine.api
     params: dict[str, Any] = {
         "t": tag,
         "dockerfile": dockerfile,
@@ -604,34 +601,15 @@ def _post_build(
     headers = {"Content-Type": "application/x-tar"}
     if gzip:
         headers["Content-Encoding"] = "gzip"
-    with contextlib.suppress(Exception):  # registry credentials for FROM, as `docker build` sends them
-        api._set_auth_headers(headers)
-    return api._post(api._url("/build"), data=body, params=params, headers=headers, stream=True, timeout=None)
+    dockerapi.add_registry_auth(engine.api, headers)
+    return dockerapi.open_stream(engine.api, "POST", "/build", data=body, params=params, headers=headers)
 
 
 def _close_on_cancel(response: Any, cancel: threading.Event, done: threading.Event) -> None:
     while not done.is_set():
         if cancel.wait(0.1):
-            close_response(response)
+            dockerapi.close_stream(response)
             return
-
-
-def close_response(response: Any) -> None:
-    """Shut the response's socket from another thread, as docker.types.CancellableStream does: the
-    reader wakes up at once, and the engine sees the client go and stops the work."""
-    try:
-        fp = response.raw._fp.fp
-        if hasattr(fp, "raw"):
-            raw = fp.raw
-            sock = raw.sock if hasattr(raw, "sock") else raw._sock
-        else:
-            sock = fp._sock
-        sock = getattr(sock, "socket", sock)  # pyOpenSSL wraps the real socket
-        sock.shutdown(socket.SHUT_RDWR)
-        sock.close()
-    except (AttributeError, OSError):
-        with contextlib.suppress(Exception):
-            response.close()
 
 
 def _api_message(exc: docker.errors.APIError) -> str:

@@ -22,8 +22,8 @@ import docker.constants
 import docker.errors
 import docker.utils
 import requests.exceptions
-from docker.types.daemon import CancellableStream
 
+from skid_tui.engine import dockerapi
 from skid_tui.engine.discovery import HOW_TO_START, EngineCandidate
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -207,14 +207,7 @@ class Engine:
         api = TimedAPIClient(candidate.url, version=docker.constants.DEFAULT_DOCKER_API_VERSION, timeout=seconds,
                              tls=tls)
         try:
-            version = api.version(api_version=False)
-            server_api = str(version.get("ApiVersion") or "")
-            if not server_api:
-                raise docker.errors.DockerException('invalid answer from the engine: no "ApiVersion" in /version')
-            if docker.utils.version_lt(server_api, docker.constants.MINIMUM_DOCKER_API_VERSION):
-                raise docker.errors.DockerException(f"engine API {server_api} is older than the oldest skid "
-                                                    f"speaks ({docker.constants.MINIMUM_DOCKER_API_VERSION})")
-            api._version = server_api
+            version = dockerapi.negotiate_version(api)
             info = api.info()
         except BaseException:
             api.close()
@@ -272,8 +265,6 @@ class Engine:
         waits forever for it); once it has, the stream may stay quiet for as long as nothing happens."""
         filters = {"type": ["container"], "label": [f"{PROJECT_LABEL}={project}"], "event": list(WATCHED_EVENTS)}
         api = self.api
-        response = api._get(api._url("/events"), params={"filters": docker.utils.convert_filters(filters)},
-                            stream=True)
-        api._raise_for_status(response)
-        api._disable_socket_timeout(api._get_raw_response_socket(response))
-        return CancellableStream(api._stream_helper(response, decode=True), response)
+        params = {"filters": docker.utils.convert_filters(filters)}
+        response = dockerapi.open_stream(api, "GET", "/events", params=params, begin_within=api.timeout)
+        return dockerapi.Stream(dockerapi.json_stream(api, response), response)

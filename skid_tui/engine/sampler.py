@@ -7,7 +7,6 @@ UI, however many containers there are. A container whose cgroup read fails falls
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 import time
@@ -15,8 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import docker.types
-
+from skid_tui.engine import dockerapi
 from skid_tui.engine.cgroups import CgroupReader, locate
 from skid_tui.engine.client import ENGINE_ERRORS, Engine
 from skid_tui.engine.containers import ContainerSnapshot
@@ -64,7 +62,7 @@ class StatsSampler:
         self._kicked = threading.Event()
         self._kick_delay = FIRST_READING_GAP
         self._readers: dict[str, CgroupReader] = {}
-        self._streams: dict[str, Any] = {}  # container id -> the open API stream (closable)
+        self._streams: dict[str, dockerapi.Stream | None] = {}  # container id -> its open API stream
         self._latest: dict[str, StatsSample] = {}  # API samples not yet handed over
         self._fallbacks: dict[str, str] = {}
         self._no_fast_path = fast_path_possible(engine) if mode != "api" else "API path chosen"
@@ -189,15 +187,12 @@ class StatsSampler:
     def _follow_stream(self, cid: str) -> None:
         api = self.engine.api
         previous: StatsSample | None = None
-        stream: Any = None
+        stream: dockerapi.Stream | None = None
         try:
-            # docker-py's stats() gives a bare generator that cannot be closed from another thread; the
-            # events endpoint's CancellableStream can, so the same request is wrapped in one.
-            response = api._get(api._url("/containers/{0}/stats", cid), params={"stream": True}, stream=True,
-                                timeout=None)
-            api._raise_for_status(response)
-            payloads = json_lines(response) if response.raw.chunked else api._stream_helper(response, decode=True)
-            stream = docker.types.CancellableStream(payloads, response)
+            # docker-py's stats() gives a bare generator that cannot be closed from another thread.
+            response = dockerapi.open_stream(api, "GET", "/containers/{0}/stats", cid, params={"stream": True})
+            payloads = json_lines(response) if response.raw.chunked else dockerapi.json_stream(api, response)
+            stream = dockerapi.Stream(payloads, response)
             with self._lock:
                 if cid not in self._streams or self._stopped.is_set():
                     _close(stream)
@@ -242,9 +237,6 @@ def json_lines(response: Any) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def _close(stream: Any) -> None:
-    if stream is None:
-        return
-    # Half-closed sockets raise all sorts of errors; we are done with the stream anyway.
-    with contextlib.suppress(Exception):
+def _close(stream: dockerapi.Stream | None) -> None:
+    if stream is not None:  # None: reserved, and its thread has not opened it yet
         stream.close()

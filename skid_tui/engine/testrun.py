@@ -27,7 +27,8 @@ import docker.errors
 import urllib3.exceptions
 from docker.utils.socket import frames_iter
 
-from skid_tui.engine.builds import close_response, image_tag
+from skid_tui.engine import dockerapi
+from skid_tui.engine.builds import image_tag
 from skid_tui.engine.cgroups import locate
 from skid_tui.engine.client import ENGINE_ERRORS, ONEOFF_LABEL, PROJECT_LABEL, Engine, describe_error
 from skid_tui.stack.model import Stack, TestSuite
@@ -191,7 +192,7 @@ class PeakMemory:
             with contextlib.suppress(OSError, ValueError):
                 self._read_cgroup()
         if self._response is not None:
-            close_response(self._response)
+            dockerapi.close_stream(self._response)
         if self._thread is not None:
             self._thread.join(timeout=2)
         if self._fd is not None:
@@ -218,12 +219,12 @@ class PeakMemory:
     def _follow_stats(self) -> None:
         api = self.engine.api
         try:
-            self._response = api._get(api._url("/containers/{0}/stats", self.container_id),
-                                      params={"stream": True}, stream=True, timeout=None)
+            self._response = dockerapi.open_stream(api, "GET", "/containers/{0}/stats", self.container_id,
+                                                   params={"stream": True})
             if self._stop.is_set():
-                close_response(self._response)
+                dockerapi.close_stream(self._response)
                 return
-            for sample in api._stream_helper(self._response, decode=True):
+            for sample in dockerapi.json_stream(api, self._response):
                 memory = sample.get("memory_stats") or {}
                 if memory.get("max_usage"):
                     self.source = "stats API memory_stats.max_usage"
@@ -329,7 +330,7 @@ def run_suite(  # noqa: PLR0917 (the dashboard and the CLI call it with these, i
             running = True
         finally:
             if not running:
-                close_response(attach)  # cancelled first, or it would not start: the socket must not leak
+                dockerapi.close_stream(attach)  # cancelled first, or it would not start: the socket must not leak
         done = threading.Event()
         killer = threading.Thread(target=_kill_on_cancel, args=(engine, container_id, cancel, done),
                                   daemon=True, name=f"test-cancel-{suite.name}")
@@ -429,22 +430,18 @@ def _split_reference(image: str) -> tuple[str, str | None]:
 def _attach(engine: Engine, container_id: str) -> Any:
     """Attach to stdout and stderr before the container starts, so no line is lost, with no read
     timeout (a quiet test may print nothing for minutes)."""
-    api = engine.api
-    response = api._post(
-        api._url("/containers/{0}/attach", container_id),
+    return dockerapi.open_stream(
+        engine.api,
+        "POST",
+        "/containers/{0}/attach",
+        container_id,
         headers={"Connection": "Upgrade", "Upgrade": "tcp"},
         params={"logs": 1, "stdout": 1, "stderr": 1, "stream": 1},
-        stream=True,
-        timeout=None,
     )
-    api._raise_for_status(response)
-    return response
 
 
 def _stream_output(engine: Engine, response: Any, on_lines: Callable[[list[str]], None]) -> None:
-    api = engine.api
-    sock = api._get_raw_response_socket(response)
-    api._disable_socket_timeout(sock)
+    sock = dockerapi.raw_socket(engine.api, response)
     splitter = LineSplitter()
     try:
         for _stream, data in frames_iter(sock, tty=False):
@@ -457,7 +454,7 @@ def _stream_output(engine: Engine, response: Any, on_lines: Callable[[list[str]]
         rest = splitter.close()
         if rest:
             on_lines(rest)
-        close_response(response)
+        dockerapi.close_stream(response)
 
 
 def _kill_on_cancel(engine: Engine, container_id: str, cancel: threading.Event, done: threading.Event) -> None:
