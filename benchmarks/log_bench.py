@@ -151,7 +151,7 @@ async def one_run(path: Path, lines: int, meter: EngineMeter) -> dict[str, Any]:
         await pilot.press("l")
         await pilot.pause(0.5)
         pane = app.query_one("#pane-logs-flood-body", LogPane)
-        follower = app.followers[pane.id]
+        follower = app.panes.followers[pane.id]
         rss_before = me.memory_info().rss
         peak = [rss_before]
         done = threading.Event()

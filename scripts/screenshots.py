@@ -55,7 +55,7 @@ async def shoot() -> None:
         def settled() -> bool:
             views = {p.service: p.view for p in app.query(ServicePanel)}
             healthy = ("postgres", "redis", "minio", "api", "orchestrator", "binary-processor")
-            return all(views[s].health == "healthy" for s in healthy) and app.compose_tool is not None
+            return all(views[s].health == "healthy" for s in healthy) and app.lifecycle.compose_tool is not None
 
         await wait_for(pilot, settled, 90)
         await pilot.pause(12)  # some history for the sparklines, and a burst of the binary processor
@@ -82,7 +82,7 @@ async def shoot() -> None:
 
         app.query_one("#svc-api", ServicePanel).focus()
         await pilot.press("b")
-        await wait_for(pilot, lambda: all(job.state == "done" for job in app.jobs.values()), 120)
+        await wait_for(pilot, lambda: all(job.state == "done" for job in app.jobs.by_pane.values()), 120)
         await pilot.pause(0.3)
         app.save_screenshot("build.svg", str(OUT))
         app.query_one("#svc-api", ServicePanel).focus()
@@ -92,7 +92,7 @@ async def shoot() -> None:
         app.save_screenshot("tests-picker.svg", str(OUT))
         await pilot.press("a")
         await pilot.pause(0.3)
-        await wait_for(pilot, lambda: all(job.state == "done" for job in app.jobs.values()), 120)
+        await wait_for(pilot, lambda: all(job.state == "done" for job in app.jobs.by_pane.values()), 120)
         await pilot.pause(0.3)
         app.save_screenshot("test-run.svg", str(OUT))
 

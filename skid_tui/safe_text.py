@@ -6,20 +6,17 @@ screen, a moved cursor, an OSC 8 link) or be parsed as Rich markup. Two ways to 
 
 - `visible(s)`: one plain string in which every control character is shown as text, in caret notation
   (`^[` for ESC, `^G` for BEL, `^?` for DEL) or as `\\x9b` for the C1 controls. For names and labels.
-- `rich_text(s)`: a `rich.text.Text` (never markup) in which SGR colour and emphasis sequences become
-  styles, and everything else is shown as `visible` shows it. For log lines and command output.
+- `sgr_segments(s)`: s cut at its SGR colour and emphasis sequences, each piece with the style in force,
+  everything else shown as `visible` shows it. For log lines and command output; `present.rich_text`
+  makes a Rich Text of it.
 
-Stdlib only but for `rich_text`, so every layer may use it.
+Stdlib only, so every layer may use it.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from rich.style import Style
-    from rich.text import Text
+from typing import Any
 
 # C0 (tab and newline included: a name or a log line is one line), DEL, C1, and lone surrogates, which a
 # terminal cannot encode (bytes decoded with surrogateescape).
@@ -131,33 +128,27 @@ def _apply_sgr(state: dict[str, Any], raw: str) -> None:
         i += 1
 
 
-def _style_of(state: dict[str, Any]) -> Style | None:
-    from rich.style import Style
-
-    values = {k: v for k, v in state.items() if v is not None}
-    return Style(**values) if values else None
-
-
-def rich_text(s: str, style: str | Style | None = None, *, sgr: bool = True) -> Text:
-    """s as a Rich Text, never parsed as markup: SGR sequences (if sgr) become styles, other controls text."""
-    from rich.text import Text
-
-    base = style or ""
-    if _UNSAFE.search(s) is None:
-        return Text(s, style=base)
-    if not sgr:
-        return Text(visible(s), style=base)
-    text = Text(style=base)
+def sgr_segments(s: str) -> list[tuple[str, dict[str, Any]]]:
+    """s cut at its SGR sequences: each piece of text (made visible) with the style in force for it, as Rich
+    Style keywords (`{"color": "color(1)", "bold": True}`). The presentation layer turns them into styles."""
+    out: list[tuple[str, dict[str, Any]]] = []
     state: dict[str, Any] = {}
-    pos = 0
+    pos = column = 0
+
+    def piece(raw: str) -> None:
+        nonlocal column
+        text = _visible_segment(raw, column)
+        out.append((text, {k: v for k, v in state.items() if v is not None}))
+        column += len(text)
+
     for m in _SGR.finditer(s):
         if m.start() > pos:
-            text.append(_visible_segment(s[pos : m.start()], len(text)), style=_style_of(state))
+            piece(s[pos : m.start()])
         _apply_sgr(state, m.group(1))
         pos = m.end()
     if pos < len(s):
-        text.append(_visible_segment(s[pos:], len(text)), style=_style_of(state))
-    return text
+        piece(s[pos:])
+    return out
 
 
 def terminal_line(s: str) -> str:

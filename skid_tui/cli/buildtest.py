@@ -20,13 +20,14 @@ from typing import TypeVar
 from rich.console import Console
 from rich.text import Text
 
-from skid_tui.config import Options
 from skid_tui.engine.builds import BuildEvent, BuildResult, build_service, buildable_services, image_tag
 from skid_tui.engine.client import Engine, EngineUnavailable
 from skid_tui.engine.discovery import engine_candidates
 from skid_tui.engine.testrun import NOTE, SuiteResult, parse_memory_limit, run_suite
-from skid_tui.safe_text import rich_text, strip_sgr, visible
-from skid_tui.stack import Stack, format_bytes
+from skid_tui.ops.config import Options
+from skid_tui.present import build_summary, rich_text, suite_summary
+from skid_tui.safe_text import strip_sgr, visible
+from skid_tui.stack import Stack
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -59,14 +60,6 @@ def _shown(path: Path) -> str:
         return os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd()) else str(path)
     except (OSError, ValueError):
         return str(path)
-
-
-def seconds_text(seconds: float) -> str:
-    """`0.4 s`, `12.3 s`, `2 min 05 s`."""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest:02d} s"
 
 
 def _interruptible(work: Callable[[threading.Event], T], cancel: threading.Event) -> tuple[T | None, bool]:
@@ -182,22 +175,6 @@ class BuildPrinter:
         return Text(f"Step {event.step}/{event.steps}: {event.text}", style="bold")
 
 
-def build_summary(result: BuildResult) -> Text:
-    """`✓ api built in 3.2 s: skid-demo-api:latest, 12.3 MiB` or `✗ api failed at step 3/5 (RUN ...): why`."""
-    took = seconds_text(result.seconds)
-    if result.ok:
-        size = f", {format_bytes(result.size_bytes)}" if result.size_bytes is not None else ""
-        cached = f" ({result.cache_hits} of {result.steps} steps cached)" if result.cache_hits else ""
-        return Text(f"✓ {result.service} built in {took}: {result.tag}{size}{cached}", style="green")
-    if result.cancelled:
-        return Text(f"✗ {result.service} build cancelled after {took}", style="yellow")
-    where = ""
-    if result.failing_step is not None:
-        number = f" {result.failing_step_number}/{result.steps}" if result.failing_step_number else ""
-        where = f" at step{number} ({result.failing_step})"
-    return Text(f"✗ {result.service} failed{where} after {took}: {result.error}", style="bold red")
-
-
 def cmd_build(stack: Stack, options: Options, services: list[str], out: Console) -> int:
     """Build the named services (default: every one with a build: section), one after another."""
     try:
@@ -248,23 +225,6 @@ def suite_targets(stack: Stack, suites: Sequence[str]) -> list[str]:
         if name not in stack.suites:
             raise BadInput(f"unknown test suite '{name}' (expected one of: {', '.join(stack.suites)})")
     return names
-
-
-def suite_summary(result: SuiteResult) -> Text:
-    """`✓ unit-pass passed in 1.2 s, peak 3.1 MiB of 512 MiB`, `✗ unit-fail failed (exit 1) in 0.9 s`,
-    `✗ big-memory OOM-killed at its 512 MiB limit after 2.3 s (peak 511 MiB)`."""
-    took = seconds_text(result.seconds)
-    limit = format_bytes(result.mem_limit)
-    peak = format_bytes(result.peak_mem) if result.peak_mem is not None else "unknown"
-    if result.cancelled:
-        return Text(f"✗ {result.suite} cancelled after {took}", style="yellow")
-    if result.oom_killed:
-        return Text(f"✗ {result.suite} OOM-killed at its {limit} limit after {took} (peak {peak})", style="bold red")
-    if result.passed:
-        return Text(f"✓ {result.suite} passed in {took}, peak {peak} of {limit}", style="green")
-    if result.exit_code is None:
-        return Text(f"✗ {result.suite} could not run: {result.error}", style="bold red")
-    return Text(f"✗ {result.suite} failed (exit {result.exit_code}) in {took}", style="bold red")
 
 
 def cmd_test(stack: Stack, options: Options, suites: list[str], memory_limit: str, out: Console) -> int:

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from skid_tui.config import Options, UsageError, active_profile
+from skid_tui.cli.monitor import render
 from skid_tui.engine.client import ENGINE_ERRORS, Engine, EngineUnavailable, describe_error
 from skid_tui.engine.compose_tool import ComposeInterrupted, ComposeNotFound, detect_compose
 from skid_tui.engine.containers import read_project, service_containers
@@ -29,18 +29,19 @@ from skid_tui.engine.volumes import VolumePlan, remove_volumes, volumes_to_remov
 from skid_tui.model import LiveModel, PeakStore
 from skid_tui.model.active import remember_profile, remembered_profile
 from skid_tui.model.planning import ProfilePlan, StartCheck, start_check
-from skid_tui.monitor import ModelFeed, render, wait_complete
 from skid_tui.ops import lifecycle as ops_lifecycle
 from skid_tui.ops.compose import ComposeTarget, engine_for_compose, run, shown
+from skid_tui.ops.config import Options, UsageError, active_profile
 from skid_tui.ops.lifecycle import plan_profiles, profile_steps, recorded_peaks
 from skid_tui.ops.operations import Kind, Operation, Progress, run_operation
+from skid_tui.ops.sample import sample as ops_sample
+from skid_tui.present import VERDICT_STYLE
 from skid_tui.safe_text import visible
 from skid_tui.stack import Profile, Stack, format_bytes
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # compose failed, no engine answered, or the user did not confirm
 EXIT_USAGE = 2  # bad input: an unknown service or profile, a bad state word
-VERDICT_STYLE = {"fits": "green", "tight": "yellow", "does not fit": "red"}
 
 P = ParamSpec("P")
 
@@ -209,12 +210,8 @@ def _compose(stack: Stack, options: Options, compose_cmd: str | None, out: Conso
 
 
 def sample(stack: Stack, options: Options, profile: Profile | None, peaks: PeakStore | None = None) -> LiveModel | None:
-    """One complete sample of the stack, as `skid monitor --once` takes it; None when no engine answered."""
-    model = LiveModel(stack, profile, peaks=peaks if peaks is not None else PeakStore.default())
-    stats = cast(StatsMode, options.stats)
-    with ModelFeed(model, stack.project, lambda: engine_candidates(options.host), stats) as feed:
-        ok = wait_complete(feed)
-    return model if ok else None
+    """One complete sample of the stack (ops.sample), on the engine the options name."""
+    return ops_sample(stack, profile, partial(engine_candidates, options.host), cast(StatsMode, options.stats), peaks)
 
 
 def print_status(stack: Stack, options: Options, out: Console, profile: Profile | None) -> None:

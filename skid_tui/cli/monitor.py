@@ -6,66 +6,30 @@ the same numbers; only the drawing differs.
 
 from __future__ import annotations
 
-import queue
-import threading
-import time
-from collections.abc import Callable
+import argparse
+import json
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from skid_tui.engine.client import engine_timeout
-from skid_tui.engine.discovery import EngineCandidate
-from skid_tui.engine.sampler import StatsMode
-from skid_tui.engine.watcher import EngineStatus, StackWatcher, WatchUpdate
-from skid_tui.model import LiveModel, ServiceResources
+from skid_tui.cli.output import EXIT_ENGINE, say
+from skid_tui.engine.discovery import engine_candidates
+from skid_tui.model import LiveModel, PeakStore, ServiceResources
+from skid_tui.model.active import remembered_profile
 from skid_tui.model.budget import cpu_fraction, usage_tone
-from skid_tui.stack import format_bytes
+from skid_tui.ops.config import Options, UsageError, active_profile
+from skid_tui.ops.sample import ModelFeed, wait_complete
+from skid_tui.present import BUDGET_STYLE
+from skid_tui.stack import Stack, format_bytes
 from skid_tui.stack.sizes import compact_bytes, compact_rate
 
-BUDGET_STYLE = {"ok": "green", "over_standard": "yellow", "near_max": "red", "oom": "bold white on red",
-                "no_budget": "cyan"}
 TIPS = (
     "run a smaller profile: skid --profile minimal",
     "stop the LLM advisor when you do not need it",
     "close browser tabs and other heavy apps",
 )
-
-
-class ModelFeed:
-    """Runs the watcher in a thread and applies its updates to a model on the caller's thread."""
-
-    def __init__(self, model: LiveModel, project: str, candidates: Callable[[], list[EngineCandidate]],
-                 stats: StatsMode) -> None:
-        self.model = model
-        self.updates: queue.Queue[WatchUpdate] = queue.Queue()
-        self.watcher = StackWatcher(project, candidates, self.updates.put, stats=stats)
-        self.thread = threading.Thread(target=self.watcher.run, name="skid-monitor-watcher", daemon=True)
-
-    def __enter__(self) -> ModelFeed:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.watcher.stop()
-        # A watcher blocked on an engine that does not answer wakes at its request deadline, not now: the
-        # thread is a daemon, so do not make the command wait for it.
-        self.thread.join(timeout=1)
-        if self.model.peaks is not None:
-            self.model.peaks.save()
-
-    def drain(self, timeout: float) -> None:
-        """Apply what arrives within `timeout` seconds (at least one update if any comes)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                update = self.updates.get(timeout=max(0.0, remaining)) if remaining > 0 else self.updates.get_nowait()
-            except queue.Empty:
-                return
-            self.model.apply(update)
 
 
 def _mem(n: int | None) -> str:
@@ -144,30 +108,26 @@ def run_live(feed: ModelFeed, interval: float, console: Console) -> None:
             live.update(render(feed.model), refresh=True)
 
 
-CONNECT_REQUESTS = 6  # what connecting costs the watcher: /version, /info, /events, the list, inspects
+def cmd_monitor(stack: Stack, options: Options, args: argparse.Namespace, out: Console) -> int:
+    from skid_tui.cli.monitor import render, run_live
+    from skid_tui.model import LiveModel
+    from skid_tui.ops.sample import ModelFeed
 
-
-def wait_complete(feed: ModelFeed, connect_timeout: float | None = None, sample_timeout: float = 3.0) -> bool:
-    """Until every running service has a complete sample (CPU needs two readings), at most
-    `sample_timeout` seconds once the engine answered. False when no engine answered, and the model's
-    engine status then says why.
-
-    Connecting is bounded by the engine's own request deadlines (`skid status` has the same ones), so a slow
-    engine that answers is waited for here as there; `connect_timeout` (default: a few requests' worth of
-    `engine_timeout()`) only backs up an engine that keeps trickling bytes and never finishes."""
-    limit = CONNECT_REQUESTS * engine_timeout() if connect_timeout is None else connect_timeout
-    deadline = time.monotonic() + limit
-    while feed.model.engine.state != "connected" and time.monotonic() < deadline:
-        if feed.model.engine.state in ("unreachable", "lost"):
-            return False
-        feed.drain(0.1)
-    if feed.model.engine.state != "connected":
-        feed.model.apply(EngineStatus("unreachable", message=f"the engine did not finish connecting within "
-                                                             f"{limit:g} s (still waiting for its answers)"))
-        return False
-    deadline = time.monotonic() + sample_timeout
-    # A full second of CPU time per service, as `docker stats` reports: bursty services read wrong
-    # over the quarter second the dashboard's first paint uses.
-    while not feed.model.complete(min_cpu_window=0.9) and time.monotonic() < deadline:
-        feed.drain(0.05)
-    return True
+    if args.interval <= 0:
+        raise UsageError(f"--interval must be a positive number of seconds, not {args.interval:g}")
+    profile = active_profile(stack, options.profile, remembered_profile(stack.project))
+    model = LiveModel(stack, profile, peaks=PeakStore.default())
+    with ModelFeed(model, stack.project, lambda: engine_candidates(options.host), options.stats) as feed:
+        if not args.once:
+            try:
+                run_live(feed, args.interval, out)
+            except KeyboardInterrupt:
+                return 0
+        if not wait_complete(feed):
+            say(f"skid: {model.engine.message or 'no container engine answered'}")
+            return EXIT_ENGINE
+        if args.json:
+            print(json.dumps(model.to_json(), indent=2))
+        else:
+            out.print(render(model))
+    return 0

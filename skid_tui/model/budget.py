@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
 
 from skid_tui.stack import Budget
 
-BudgetState = Literal["ok", "over_standard", "near_max", "oom", "no_budget"]
+
+class BudgetState(StrEnum):
+    """A service's memory against its budget. Strings: they are the JSON of `skid monitor --json`."""
+
+    OK = "ok"  # below its standard allocation
+    OVER_STANDARD = "over_standard"
+    NEAR_MAX = "near_max"  # at or above NEAR_MAX of its maximum
+    OOM = "oom"  # OOM-killed (sticky until the container starts again)
+    NO_BUDGET = "no_budget"
+
+
 NEAR_MAX = 0.9  # at or above 90% of the maximum, the next allocation may be the OOM killer's
 
 
@@ -16,16 +26,16 @@ def budget_state(mem_used: int | None, budget: Budget, oom: bool = False) -> Bud
     None when there is nothing to judge: the service has a budget but no reading (it is not running).
     """
     if oom:
-        return "oom"
+        return BudgetState.OOM
     if not budget.has_memory:
-        return "no_budget"
+        return BudgetState.NO_BUDGET
     if mem_used is None:
         return None
     if budget.mem_max is not None and mem_used >= NEAR_MAX * budget.mem_max:
-        return "near_max"
+        return BudgetState.NEAR_MAX
     if budget.mem_standard is not None and mem_used >= budget.mem_standard:
-        return "over_standard"
-    return "ok"
+        return BudgetState.OVER_STANDARD
+    return BudgetState.OK
 
 
 def cpu_fraction(cpu_percent: float | None, cpus_limit: float | None) -> float | None:

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
-from typing import Literal
+from enum import StrEnum
 
 from skid_tui.stack import Profile, Stack
 
-Verdict = Literal["fits", "tight", "does not fit"]
+
+class Verdict(StrEnum):
+    """Whether a profile fits its room. Strings: they are the JSON of `skid profiles --json`."""
+
+    FITS = "fits"  # even the maxima fit
+    TIGHT = "tight"  # the expected use fits, the maxima do not
+    DOES_NOT_FIT = "does not fit"
+
+
 
 
 @dataclass(frozen=True)
@@ -41,10 +49,10 @@ def need_of(stack: Stack, service: str, peaks: Mapping[str, int]) -> Need:
 def verdict(expected: int, maximum: int, capacity: int) -> Verdict:
     """fits: even the maximum fits; tight: the expected use fits, the maximum does not; else does not fit."""
     if maximum <= capacity:
-        return "fits"
+        return Verdict.FITS
     if expected <= capacity:
-        return "tight"
-    return "does not fit"
+        return Verdict.TIGHT
+    return Verdict.DOES_NOT_FIT
 
 
 @dataclass(frozen=True)

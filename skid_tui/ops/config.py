@@ -20,7 +20,7 @@ class UsageError(Exception):
 
 def bundled_root() -> Path:
     """The directory holding `compose/` and `profiles/`: inside the wheel, or the source checkout."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent  # skid_tui/
     inside_wheel = package / "bundled"
     if (inside_wheel / "compose").is_dir():
         return inside_wheel

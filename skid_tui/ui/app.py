@@ -29,10 +29,18 @@ from skid_tui.safe_text import visible, visible_lines
 from skid_tui.stack import Profile, Stack, format_bytes
 from skid_tui.stack.limits import MAX_SERVICES
 from skid_tui.ui.commands import ServiceCommands
-from skid_tui.ui.jobs import JobsMixin
+from skid_tui.ui.jobs import Jobs
 from skid_tui.ui.lifecycle import Lifecycle
-from skid_tui.ui.messages import EngineStatusChanged, ServiceContainersChanged, StatsSampled
-from skid_tui.ui.panes import PanesMixin
+from skid_tui.ui.messages import (
+    BuildProgressed,
+    EngineStatusChanged,
+    JobFinished,
+    LogLinesArrived,
+    ServiceContainersChanged,
+    StatsSampled,
+    SuiteStarted,
+)
+from skid_tui.ui.panes import Panes
 from skid_tui.ui.screens.help import HelpScreen, binding_rows
 from skid_tui.ui.views import (
     PANEL_WIDTH,
@@ -87,7 +95,7 @@ def render_notice(status: EngineStatus) -> Text:
     return text
 
 
-class SkidApp(JobsMixin, PanesMixin, App[None]):
+class SkidApp(App[None]):
     CSS_PATH = Path(__file__).parent / "skid.tcss"  # absolute: subclasses elsewhere find it too
     TITLE = "skid"
     COMMANDS = App.COMMANDS | {ServiceCommands}
@@ -132,13 +140,13 @@ class SkidApp(JobsMixin, PanesMixin, App[None]):
         self.monotonic = monotonic  # the clock of idle timeouts (samples carry monotonic times)
         self.candidates = candidates
         self.lifecycle = Lifecycle(self, compose_cmd)
-        self._init_panes()
-        self._init_jobs()
+        self.panes = Panes(self)
+        self.jobs = Jobs(self)
         self.stack = stack
-        self.profile = profile
         self.clock = clock
         self.watch_engine = watch
         self.model = model or LiveModel(stack, profile, peaks=PeakStore.default(), clock=clock)
+        self.model.profile = profile  # the active profile is the model's, held there alone
         self.model.engine = EngineStatus("connecting", retry_interval=retry_interval)
         self.service_order = order_services(list(stack.services), list(stack.profiles.values()), profile)
         self.watcher = StackWatcher(stack.project, candidates, self._watch_update, retry_interval=retry_interval,
@@ -194,8 +202,8 @@ class SkidApp(JobsMixin, PanesMixin, App[None]):
 
     def on_unmount(self) -> None:
         self.watcher.stop()
-        self.stop_followers()
-        self.cancel_all_jobs()  # a test container is killed and removed, a build's stream closed
+        self.panes.stop_followers()
+        self.jobs.cancel_all()  # a test container is killed and removed, a build's stream closed
         statefile.set_warning_handler(None)  # the last save's warnings wait for the CLI, after the screen is back
         self.save_peaks()
 
@@ -214,8 +222,8 @@ class SkidApp(JobsMixin, PanesMixin, App[None]):
     async def action_quit(self) -> None:
         # Wake the watcher's (and log followers') blocking reads first, so their threads end with the app.
         self.watcher.stop()
-        self.stop_followers()
-        self.cancel_all_jobs()
+        self.panes.stop_followers()
+        self.jobs.cancel_all()
         await self.lifecycle.end_for_quit()  # a compose command still running is stopped, not orphaned
         self.exit()
 
@@ -241,10 +249,53 @@ class SkidApp(JobsMixin, PanesMixin, App[None]):
         if service is not None:
             self.lifecycle.remove_data(service)
 
-    def set_profile(self, profile: Profile) -> None:
+    @property
+    def profile(self) -> Profile | None:
         """The active profile, held by the model: panels, planning and the header read it there."""
-        self.profile = profile
+        return self.model.profile
+
+    def set_profile(self, profile: Profile) -> None:
         self.model.set_profile(profile)
+
+    # -- panes, builds and test runs: the Panes and Jobs objects do the work --------------------------------
+
+    def action_logs(self) -> None:
+        service = self.selected_service()
+        if service is not None:
+            self.panes.open_logs(service)
+
+    def action_panes(self) -> None:
+        self.panes.toggle()
+
+    def action_zoom_panes(self) -> None:
+        self.panes.zoom()
+
+    def action_close_pane(self) -> None:
+        self.panes.close_current()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.call_after_refresh(self.panes.catch_up_active)
+
+    def on_log_lines_arrived(self, message: LogLinesArrived) -> None:
+        self.panes.lines_arrived(message)
+
+    def action_build(self) -> None:
+        self.jobs.build_selected()
+
+    def action_tests(self) -> None:
+        self.jobs.pick_tests()
+
+    def action_cancel_job(self) -> None:
+        self.jobs.cancel_here()
+
+    def on_build_progressed(self, message: BuildProgressed) -> None:
+        self.jobs.progressed(message)
+
+    def on_suite_started(self, message: SuiteStarted) -> None:
+        self.jobs.suite_started(message)
+
+    def on_job_finished(self, message: JobFinished) -> None:
+        self.jobs.finished(message)
 
     # -- the activity log -----------------------------------------------------------------------------
 
@@ -259,7 +310,7 @@ class SkidApp(JobsMixin, PanesMixin, App[None]):
             self.query_one(ActivityLog).output(lines)
 
     def show_activity(self) -> None:
-        self.show_panes("pane-activity")
+        self.panes.show("pane-activity")
 
     # -- the engine watcher ---------------------------------------------------------------------------
 

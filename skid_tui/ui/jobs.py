@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.css.query import NoMatches
+from textual.timer import Timer
 
-from skid_tui.buildtest import build_summary, seconds_text, suite_summary
 from skid_tui.engine.builds import BuildEvent, BuildResult, build_service, image_tag
 from skid_tui.engine.client import Engine, EngineUnavailable
-from skid_tui.engine.logs import LogLine
+from skid_tui.engine.logs import LineKind, LogLine
 from skid_tui.engine.testrun import MEMORY_LEVELS, NOTE, SuiteResult, parse_memory_limit, run_suite
+from skid_tui.present import build_summary, seconds_text, suite_summary
 from skid_tui.safe_text import strip_sgr
 from skid_tui.stack import format_bytes
 from skid_tui.ui.messages import BuildProgressed, JobFinished, JobMessage, SuiteStarted
@@ -90,20 +91,20 @@ class BuildLines:
             self.pending = event
             return out
         if event.kind == "cache" and self.pending is not None:
-            line = LogLine("", self._step(self.pending, cached=True), STEP)
+            line = LogLine("", self._step(self.pending, cached=True), LineKind.STEP)
             self.pending = None
             return [line]
         out = self.flush()
         # The engine colours a RUN's stderr: the pane styles by kind. Other escapes are shown as text.
         plain = strip_sgr(event.text.rstrip("\r\n"))
         if event.kind == "error":
-            out.append(LogLine("", f"error: {plain}", 2))
+            out.append(LogLine("", f"error: {plain}", LineKind.ERR))
         elif event.kind == "warning":
-            out.append(LogLine("", plain, WARNING))
+            out.append(LogLine("", plain, LineKind.WARN))
         elif event.kind == "cache":
-            out.append(LogLine("", "  (cached)", 0))
+            out.append(LogLine("", "  (cached)", LineKind.NOTE))
         elif plain.lstrip().startswith(_BOOKKEEPING):
-            out.append(LogLine("", plain.strip(), 0))  # the classic builder's bookkeeping, dimmed as a note
+            out.append(LogLine("", plain.strip(), LineKind.NOTE))  # the classic builder's bookkeeping, dimmed as a note
         else:
             out.append(LogLine("", f"  {plain}", 2 if "\x1b[91m" in event.text else 1))
         return out
@@ -111,7 +112,7 @@ class BuildLines:
     def flush(self) -> list[LogLine]:
         if self.pending is None:
             return []
-        line, self.pending = LogLine("", self._step(self.pending), STEP), None
+        line, self.pending = LogLine("", self._step(self.pending), LineKind.STEP), None
         return [line]
 
     @staticmethod
@@ -121,63 +122,64 @@ class BuildLines:
 
 
 _BOOKKEEPING = ("---> ", "Removing intermediate container", "Successfully built", "Successfully tagged")
-STEP = 4  # LogLine.stream for a build step (drawn bold)
-WARNING = 3  # LogLine.stream for a warning (drawn yellow)
 
 
-class JobsMixin:
-    """Mixed into SkidApp: starting, following, finishing and cancelling builds and test runs."""
+class Jobs:
+    """Starting, following, finishing and cancelling builds and test runs; the app holds one."""
 
-    def _init_jobs(self: SkidApp) -> None:
-        self.jobs: dict[str, Job] = {}  # pane id -> the job feeding it (the newest, once finished)
+    def __init__(self, app: SkidApp) -> None:
+        self.app = app
+        self.by_pane: dict[str, Job] = {}  # pane id -> the job feeding it (the newest, once finished)
         self.test_limit = "medium"  # the picker starts where the user left it
+        self._job_timer: Timer | None = None
 
-    def _engine(self: SkidApp) -> Engine:
-        return Engine.first_answering(self.candidates())
+    def _engine(self) -> Engine:
+        return Engine.first_answering(self.app.candidates())
 
-    def _start_ticker(self: SkidApp) -> None:
-        if getattr(self, "_job_timer", None) is None:
-            self._job_timer = self.set_interval(1.0, self._tick_jobs, name="jobs")
+    def _start_ticker(self) -> None:
+        if self._job_timer is None:
+            self._job_timer = self.app.set_interval(1.0, self._tick_jobs, name="jobs")
 
-    def _tick_jobs(self: SkidApp) -> None:
+    def _tick_jobs(self) -> None:
         now = time.monotonic()
-        for job in self.jobs.values():
+        for job in self.by_pane.values():
             if job.state == "running":
                 self._set_job_summary(job, running_summary(job, now))
 
-    def _set_job_summary(self: SkidApp, job: Job, summary: str | Text) -> None:
+    def _set_job_summary(self, job: Job, summary: str | Text) -> None:
         with contextlib.suppress(NoMatches):
-            self.query_one(f"#{job.pane}", LogPane).set_summary(summary)
+            self.app.query_one(f"#{job.pane}", LogPane).set_summary(summary)
 
-    def _active_job(self: SkidApp, kind: str, name: str) -> Job | None:
-        return next((j for j in self.jobs.values() if j.kind == kind and j.name == name and j.state != "done"), None)
+    def _active_job(self, kind: str, name: str) -> Job | None:
+        return next((j for j in self.by_pane.values() if j.kind == kind and j.name == name and j.state != "done"), None)
 
     # -- builds ---------------------------------------------------------------------------------------------
 
-    def action_build(self: SkidApp) -> None:
-        service = self.selected_service()
+    def build_selected(self) -> None:
+        service = self.app.selected_service()
         if service is not None:
             self.start_build(service)
 
-    def start_build(self: SkidApp, service: str) -> None:
-        spec = self.stack.services[service]
+    def start_build(self, service: str) -> None:
+        spec = self.app.stack.services[service]
         if spec.build is None:
-            self.notify(f"{service} has no build: section; it runs the image {spec.image}", severity="warning")
+            self.app.notify(f"{service} has no build: section; it runs the image {spec.image}", severity="warning")
             return
-        pane, made = self.log_pane("build", service, f"build {service}")
-        self.show_panes(pane_id("build", service))
+        pane, made = self.app.panes.log_pane("build", service, f"build {service}")
+        self.app.panes.show(pane_id("build", service))
         if self._active_job("build", service) is not None:
-            self.notify(f"{service} is already building (c cancels it)")
+            self.app.notify(f"{service} is already building (c cancels it)")
             return
         if not made:
-            self.note(pane, "── build again ──")
+            self.app.panes.note(pane, "── build again ──")
         job = Job("build", service, pane.id, started=time.monotonic(), state="running")
-        self.jobs[pane.id] = job
-        tag = image_tag(self.stack, service)
-        self.note(pane, f"building {tag} from {spec.build.context} ({spec.build.dockerfile}) through the Engine API")
+        self.by_pane[pane.id] = job
+        tag = image_tag(self.app.stack, service)
+        self.app.panes.note(pane, f"building {tag} from {spec.build.context} ({spec.build.dockerfile}) "
+                                  "through the Engine API")
         self._set_job_summary(job, running_summary(job, time.monotonic()))
-        deliver = self.pane_sink(pane)
-        self.say(f"build {service}: started ({tag})")
+        deliver = self.app.panes.sink(pane)
+        self.app.say(f"build {service}: started ({tag})")
         self._start_ticker()
 
         def work() -> None:
@@ -186,32 +188,33 @@ class JobsMixin:
             def on_event(event: BuildEvent) -> None:
                 deliver(lines.feed(event))
                 if event.kind in ("step", "cache"):
-                    self.post_message(BuildProgressed(job.pane, job.id, event.step, event.steps, event.kind == "cache"))
+                    self.app.post_message(BuildProgressed(job.pane, job.id, event.step, event.steps,
+                                                          event.kind == "cache"))
 
             try:
                 engine = self._engine()
             except EngineUnavailable as exc:
-                self.post_message(JobFinished(job.pane, job.id, None, f"no engine answered: {exc}"))
+                self.app.post_message(JobFinished(job.pane, job.id, None, f"no engine answered: {exc}"))
                 return
             try:
-                result = build_service(engine, self.stack, service, on_event, job.cancel)
+                result = build_service(engine, self.app.stack, service, on_event, job.cancel)
             except Exception as exc:  # whatever it was, the pane must end and say so, not spin forever
-                self.post_message(JobFinished(job.pane, job.id, None, f"the build failed: {exc!r}"))
+                self.app.post_message(JobFinished(job.pane, job.id, None, f"the build failed: {exc!r}"))
                 return
             finally:
                 engine.close()
             deliver(lines.flush())
-            self.post_message(JobFinished(job.pane, job.id, result))
+            self.app.post_message(JobFinished(job.pane, job.id, result))
 
-        self.run_worker(work, thread=True, group="jobs", name=f"build-{service}", exit_on_error=False)
-        self.call_after_refresh(pane.view.focus)
+        self.app.run_worker(work, thread=True, group="jobs", name=f"build-{service}", exit_on_error=False)
+        self.app.call_after_refresh(pane.view.focus)
 
-    def _job_of(self: SkidApp, message: JobMessage) -> Job | None:
+    def _job_of(self, message: JobMessage) -> Job | None:
         """The job a message is about, if that pane still shows that run (closed, or run again: None)."""
-        job = self.jobs.get(message.pane)
+        job = self.by_pane.get(message.pane)
         return job if job is not None and job.id == message.job else None
 
-    def on_build_progressed(self: SkidApp, message: BuildProgressed) -> None:
+    def progressed(self, message: BuildProgressed) -> None:
         job = self._job_of(message)
         if job is None or job.state != "running":
             return
@@ -223,14 +226,14 @@ class JobsMixin:
 
     # -- test runs ------------------------------------------------------------------------------------------
 
-    def action_tests(self: SkidApp) -> None:
-        if not self.stack.suites:
-            files = ", ".join(f.name for f in self.stack.compose_files)
-            self.notify(f"{files} declares no test suites (add them under x-skid-tests:)", severity="warning")
+    def pick_tests(self) -> None:
+        if not self.app.stack.suites:
+            files = ", ".join(f.name for f in self.app.stack.compose_files)
+            self.app.notify(f"{files} declares no test suites (add them under x-skid-tests:)", severity="warning")
             return
-        self.push_screen(SuitePickerScreen(self.stack.suites, MEMORY_LEVELS, self.test_limit), self.run_tests)
+        self.app.push_screen(SuitePickerScreen(self.app.stack.suites, MEMORY_LEVELS, self.test_limit), self.run_tests)
 
-    def run_tests(self: SkidApp, request: TestRequest | None) -> None:
+    def run_tests(self, request: TestRequest | None) -> None:
         if request is None:
             return
         self.test_limit = request.memory_limit
@@ -239,20 +242,20 @@ class JobsMixin:
         for suite in request.suites:
             busy = self._active_job("test", suite)
             if busy is not None:
-                self.notify(f"{suite} is already running (c cancels it)")
+                self.app.notify(f"{suite} is already running (c cancels it)")
                 continue
-            pane, made = self.log_pane("test", suite, f"test {suite}")
+            pane, made = self.app.panes.log_pane("test", suite, f"test {suite}")
             if not made:
-                self.note(pane, "── run again ──")
+                self.app.panes.note(pane, "── run again ──")
             job = Job("test", suite, pane.id, limit=limit)
-            self.jobs[pane.id] = job
+            self.by_pane[pane.id] = job
             self._set_job_summary(job, running_summary(job, time.monotonic()))
-            queue.append((job, self.pane_sink(pane)))
+            queue.append((job, self.app.panes.sink(pane)))
         if not queue:
             return
         first = queue[0][0]
-        self.show_panes(first.pane.removesuffix("-body"))
-        self.say(f"tests: {', '.join(j.name for j, _ in queue)} with a {request.memory_limit} memory limit "
+        self.app.panes.show(first.pane.removesuffix("-body"))
+        self.app.say(f"tests: {', '.join(j.name for j, _ in queue)} with a {request.memory_limit} memory limit "
                  f"({_limit_text(limit)})")
         self._start_ticker()
 
@@ -261,44 +264,44 @@ class JobsMixin:
                 engine = self._engine()
             except EngineUnavailable as exc:
                 for job, _ in queue:
-                    self.post_message(JobFinished(job.pane, job.id, None, str(exc)))
+                    self.app.post_message(JobFinished(job.pane, job.id, None, str(exc)))
                 return
             try:
                 for job, deliver in queue:
                     if job.cancel.is_set():
-                        self.post_message(JobFinished(job.pane, job.id, None, "cancelled before it started"))
+                        self.app.post_message(JobFinished(job.pane, job.id, None, "cancelled before it started"))
                         continue
-                    self.post_message(SuiteStarted(job.pane, job.id, time.monotonic()))
+                    self.app.post_message(SuiteStarted(job.pane, job.id, time.monotonic()))
 
                     def on_lines(texts: list[str], deliver: Callable[[list[LogLine]], None] = deliver) -> None:
-                        deliver([LogLine("", t, 0) if t.startswith(NOTE) else LogLine("", t, 1) for t in texts])
+                        deliver([LogLine("", t, LineKind.NOTE if t.startswith(NOTE) else LineKind.OUT) for t in texts])
 
                     try:
-                        result = run_suite(engine, self.stack, self.stack.suites[job.name], limit, on_lines,
+                        result = run_suite(engine, self.app.stack, self.app.stack.suites[job.name], limit, on_lines,
                                            job.cancel)
                     except Exception as exc:  # the pane must end and say so, and the next suite still runs
-                        self.post_message(JobFinished(job.pane, job.id, None, f"it failed: {exc!r}"))
+                        self.app.post_message(JobFinished(job.pane, job.id, None, f"it failed: {exc!r}"))
                         continue
-                    self.post_message(JobFinished(job.pane, job.id, result))
+                    self.app.post_message(JobFinished(job.pane, job.id, result))
             finally:
                 engine.close()
 
-        self.run_worker(work, thread=True, group="jobs", name="tests", exit_on_error=False)
-        self.call_after_refresh(self._focus_pane, first.pane)
+        self.app.run_worker(work, thread=True, group="jobs", name="tests", exit_on_error=False)
+        self.app.call_after_refresh(self._focus_pane, first.pane)
 
-    def _focus_pane(self: SkidApp, pane_id_: str) -> None:
+    def _focus_pane(self, pane_id_: str) -> None:
         with contextlib.suppress(NoMatches):
-            self.query_one(f"#{pane_id_}", LogPane).view.focus()
+            self.app.query_one(f"#{pane_id_}", LogPane).view.focus()
 
-    def on_suite_started(self: SkidApp, message: SuiteStarted) -> None:
+    def suite_started(self, message: SuiteStarted) -> None:
         job = self._job_of(message)
         if job is not None and job.state == "queued":
             job.state, job.started = "running", message.at
             self._set_job_summary(job, running_summary(job, time.monotonic()))
             with contextlib.suppress(NoMatches):
-                self.panes.active = job.pane.removesuffix("-body")  # the pane of the suite that runs now
+                self.app.panes.tabs.active = job.pane.removesuffix("-body")  # the pane of the suite that runs now
 
-    def on_job_finished(self: SkidApp, message: JobFinished) -> None:
+    def finished(self, message: JobFinished) -> None:
         job = self._job_of(message)
         if job is None:
             return
@@ -310,7 +313,7 @@ class JobsMixin:
             if not ok and result.failing_step is not None:
                 number = result.failing_step_number
                 where = f"step {number}/{result.steps}" if number else "step"
-                lines.append(LogLine("", f"✗ failed at {where}: {result.failing_step}", 2))
+                lines.append(LogLine("", f"✗ failed at {where}: {result.failing_step}", LineKind.ERR))
         elif isinstance(result, SuiteResult):
             ok, summary = result.passed, suite_summary(result)
         elif job.kind == "build":
@@ -319,45 +322,45 @@ class JobsMixin:
             ok, summary = False, Text(f"✗ {job.name} did not run: {message.error}", style="yellow")
         lines.append(LogLine("", summary.plain, 0 if ok else 2))
         with contextlib.suppress(NoMatches):
-            pane = self.query_one(f"#{job.pane}", LogPane)
+            pane = self.app.query_one(f"#{job.pane}", LogPane)
             pane.add(lines)
             pane.set_summary(summary)
-        self.say(f"{job.kind} {job.name}: {summary.plain}")
-        self.notify(summary.plain, severity="information" if ok else "error", timeout=6)
+        self.app.say(f"{job.kind} {job.name}: {summary.plain}")
+        self.app.notify(summary.plain, severity="information" if ok else "error", timeout=6)
 
     # -- cancel ---------------------------------------------------------------------------------------------
 
-    def action_cancel_job(self: SkidApp) -> None:
+    def cancel_here(self) -> None:
         """The job of the pane on show; else the build of the selected panel's service; else the compose
         command running now (a start, stop or data removal)."""
         job = None
         with contextlib.suppress(NoMatches):
-            active = self.panes.active
-            if self.panes.display and active:
-                job = self.jobs.get(f"{active}-body")
+            active = self.app.panes.tabs.active
+            if self.app.panes.tabs.display and active:
+                job = self.by_pane.get(f"{active}-body")
         if job is None or job.state == "done":
-            service = self.selected_service()
+            service = self.app.selected_service()
             job = self._active_job("build", service) if service else None
         if job is None or job.state == "done":
-            if not self.lifecycle.cancel():
-                self.notify("nothing to cancel here: no build, test run or compose command running")
+            if not self.app.lifecycle.cancel():
+                self.app.notify("nothing to cancel here: no build, test run or compose command running")
             return
         self.cancel_job(job)
 
-    def cancel_job(self: SkidApp, job: Job) -> None:
+    def cancel_job(self, job: Job) -> None:
         if job.cancel.is_set():
             return
         job.cancel.set()
         verb = "build" if job.kind == "build" else "test"
-        self.say(f"{verb} {job.name}: cancelling")
+        self.app.say(f"{verb} {job.name}: cancelling")
         self._set_job_summary(job, "cancelling…")
 
-    def on_pane_closed(self: SkidApp, body: str) -> None:
-        job = self.jobs.pop(body, None)
+    def pane_closed(self, body: str) -> None:
+        job = self.by_pane.pop(body, None)
         if job is not None and job.state != "done":
             self.cancel_job(job)
 
-    def cancel_all_jobs(self: SkidApp) -> None:
-        for job in self.jobs.values():
+    def cancel_all(self) -> None:
+        for job in self.by_pane.values():
             if job.state != "done":
                 job.cancel.set()

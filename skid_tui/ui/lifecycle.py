@@ -25,6 +25,7 @@ from skid_tui.ops.compose import ComposeTarget, engine_for_compose
 from skid_tui.ops.lifecycle import llm_service, plan_profiles, profile_steps, recorded_peaks
 from skid_tui.ops.operations import Kind, Operation, OperationResult, Progress, run_operation
 from skid_tui.ops.queue import OperationQueue
+from skid_tui.present import seconds_text
 from skid_tui.safe_text import visible
 from skid_tui.stack import format_bytes
 from skid_tui.ui.screens.confirm import ConfirmScreen, TypeToConfirmScreen
@@ -33,11 +34,6 @@ from skid_tui.ui.screens.profiles import ProfilePickerScreen
 
 if TYPE_CHECKING:
     from skid_tui.ui.app import SkidApp
-
-
-def duration(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 60}m {s % 60}s" if s >= 60 else f"{seconds:.1f} s"
 
 
 class Lifecycle:
@@ -122,7 +118,7 @@ class Lifecycle:
     def _finished(self, result: OperationResult) -> None:
         op = result.op
         if result.ok:
-            done = f"✓ {op.describe()}: done in {duration(result.seconds)}"
+            done = f"✓ {op.describe()}: done in {seconds_text(result.seconds)}"
             if op.frees:
                 done += f", released {format_bytes(op.frees)}"
             if result.note:
@@ -313,8 +309,8 @@ class Lifecycle:
         for service, idle_for, mem in app.model.idle_expired(app.monotonic()):
             if self.queue.busy(service) or not self.running_or_projected(service):
                 continue
-            op = self.enqueue(Kind.STOP, (service,), reason=f"idle for {duration(idle_for)}", frees=mem)
+            op = self.enqueue(Kind.STOP, (service,), reason=f"idle for {seconds_text(idle_for)}", frees=mem)
             if op is None:
                 continue
-            app.notify(f"{service} was idle for {duration(idle_for)} (CPU under 2%): stopping it frees "
+            app.notify(f"{service} was idle for {seconds_text(idle_for)} (CPU under 2%): stopping it frees "
                        f"{format_bytes(mem)}", title="Idle stop", timeout=10)

@@ -15,7 +15,7 @@ from textual.css.query import NoMatches
 from textual.widgets import TabbedContent, TabPane
 
 from skid_tui.engine.client import Engine
-from skid_tui.engine.logs import LineMailbox, LogFollower, LogLine, service_container
+from skid_tui.engine.logs import LineKind, LineMailbox, LogFollower, LogLine, service_container
 from skid_tui.model.logbuffer import LogBuffer
 from skid_tui.safe_text import visible
 from skid_tui.ui.messages import LogLinesArrived
@@ -29,80 +29,74 @@ def pane_id(kind: str, name: str) -> str:
     return f"pane-{kind}-{name}".replace(".", "-")
 
 
-class PanesMixin:
-    """Mixed into SkidApp: opening, feeding, showing and closing panes."""
+class Panes:
+    """The pane area's owner: opening, feeding, showing and closing panes; the app holds one."""
 
-    def _init_panes(self: SkidApp) -> None:
+    def __init__(self, app: SkidApp) -> None:
+        self.app = app
         self.followers: dict[str, LogFollower] = {}
         self.mailboxes: dict[str, LineMailbox] = {}  # pane -> lines its reader delivered, not yet shown
 
     @property
-    def panes(self: SkidApp) -> TabbedContent:
-        return self.query_one("#panes", TabbedContent)
+    def tabs(self) -> TabbedContent:
+        return self.app.query_one("#panes", TabbedContent)
 
-    def show_panes(self: SkidApp, active: str | None = None) -> None:
+    def show(self, active: str | None = None) -> None:
         with contextlib.suppress(NoMatches):
-            area = self.panes
+            area = self.tabs
             area.display = True
             if active is not None:
                 area.active = active
 
-    def action_panes(self: SkidApp) -> None:
-        area = self.panes
+    def toggle(self) -> None:
+        area = self.tabs
         area.display = not area.display
         if area.display:
-            self.call_after_refresh(self.catch_up_active)
+            self.app.call_after_refresh(self.catch_up_active)
 
-    def action_zoom_panes(self: SkidApp) -> None:
+    def zoom(self) -> None:
         """The panes take the whole screen (or give it back to the panels)."""
         from skid_tui.ui.widgets.service_grid import ServiceGrid
 
-        area = self.panes
+        area = self.tabs
         area.display = True
         area.toggle_class("-zoomed")
-        self.query_one(ServiceGrid).display = not area.has_class("-zoomed")
-        self.call_after_refresh(self.catch_up_active)
+        self.app.query_one(ServiceGrid).display = not area.has_class("-zoomed")
+        self.app.call_after_refresh(self.catch_up_active)
 
-    def catch_up_active(self: SkidApp) -> None:
+    def catch_up_active(self) -> None:
         with contextlib.suppress(NoMatches):
-            pane = self.panes.active_pane
+            pane = self.tabs.active_pane
             if pane is not None:
                 for view in pane.query(LogView):
                     view.catch_up()
 
-    def on_tabbed_content_tab_activated(self: SkidApp, event: TabbedContent.TabActivated) -> None:
-        self.call_after_refresh(self.catch_up_active)
-
-    def log_pane(self: SkidApp, kind: str, name: str, title: str) -> tuple[LogPane, bool]:
+    def log_pane(self, kind: str, name: str, title: str) -> tuple[LogPane, bool]:
         """The pane of that kind and name, made if missing; (pane, made now)."""
         pid = pane_id(kind, name)
         try:
-            return self.query_one(f"#{pid}-body", LogPane), False
+            return self.app.query_one(f"#{pid}-body", LogPane), False
         except NoMatches:
             pass
         pane = LogPane(title, LogBuffer(), id=f"{pid}-body", kind=kind)
         # A service's or a suite's name is data: a tab label as text (Content, never markup), controls visible.
-        self.panes.add_pane(TabPane(Content(visible(title)), pane, id=pid))
+        self.tabs.add_pane(TabPane(Content(visible(title)), pane, id=pid))
         return pane, True
 
     # -- service logs -------------------------------------------------------------------------------------
 
-    def action_logs(self: SkidApp) -> None:
-        service = self.selected_service()
-        if service is not None:
-            self.open_logs(service)
-
-    def open_logs(self: SkidApp, service: str) -> None:
+    def open_logs(self, service: str) -> None:
+        app = self.app
         pane, made = self.log_pane("logs", service, f"logs {service}")
-        self.show_panes(pane_id("logs", service))
+        self.show(pane_id("logs", service))
         if made:
-            follower = LogFollower(lambda: Engine.first_answering(self.candidates()),
-                                   service_container(self.stack.project, service), self.pane_sink(pane))
+            follower = LogFollower(lambda: Engine.first_answering(app.candidates()),
+                                   service_container(app.stack.project, service), self.sink(pane))
             self.followers[pane.id] = follower
-            self.run_worker(follower.run, thread=True, group="logs", name=f"logs-{service}", exit_on_error=False)
-        self.call_after_refresh(pane.view.focus)
+            app.run_worker(follower.run, thread=True, group="logs", name=f"logs-{service}", exit_on_error=False)
+        app.call_after_refresh(pane.view.focus)
 
-    def pane_sink(self: SkidApp, pane: LogPane) -> Callable[[Sequence[LogLine]], None]:
+    def sink(self, pane: LogPane) -> Callable[[Sequence[LogLine]], None]:
         """A thread-safe sink for a pane's lines (a log follower's, a build's, a test run's): into the pane's
         mailbox, with one wake-up of the UI at a time however fast they come."""
         mailbox = LineMailbox()
@@ -111,19 +105,20 @@ class PanesMixin:
 
         def deliver(lines: Sequence[LogLine]) -> None:
             if lines and mailbox.put(lines):
-                self.post_message(LogLinesArrived(pid))
+                self.app.post_message(LogLinesArrived(pid))
 
         return deliver
 
-    def on_log_lines_arrived(self: SkidApp, message: LogLinesArrived) -> None:
+    def lines_arrived(self, message: LogLinesArrived) -> None:
         box = self.mailboxes.get(message.pane)
         lines = box.take() if box is not None else message.lines
         if lines:
             with contextlib.suppress(NoMatches):
-                self.query_one(f"#{message.pane}", LogPane).add(lines)
+                self.app.query_one(f"#{message.pane}", LogPane).add(lines)
 
-    def action_close_pane(self: SkidApp) -> None:
-        area = self.panes
+    def close_current(self) -> None:
+        """`w`: the pane on show goes (never the activity log); what feeds it stops."""
+        area = self.tabs
         active = area.active
         if not active or active == "pane-activity":
             return
@@ -132,17 +127,15 @@ class PanesMixin:
         if follower is not None:
             follower.stop()
         self.mailboxes.pop(body, None)
-        self.on_pane_closed(body)
+        self.app.jobs.pane_closed(body)  # a build or test run feeding it is cancelled
         area.remove_pane(active)
 
-    def on_pane_closed(self: SkidApp, body: str) -> None:
-        """A hook for builds and test runs: cancel what feeds a closed pane."""
-
-    def stop_followers(self: SkidApp) -> None:
+    def stop_followers(self) -> None:
         for follower in self.followers.values():
             follower.stop()
 
-    def note(self: SkidApp, pane: LogPane, text: str) -> None:
+    @staticmethod
+    def note(pane: LogPane, text: str) -> None:
         # A note may quote the engine or a container (an error, a name): the pane draws it as it draws lines,
         # controls visible; one line, so a newline in it does not break the pane's rows.
-        pane.add([LogLine("", text, 0)])
+        pane.add([LogLine("", text, LineKind.NOTE)])

@@ -13,15 +13,14 @@ from datetime import datetime
 from skid_tui.engine.containers import ContainerSnapshot
 from skid_tui.engine.watcher import EngineStatus
 from skid_tui.model import ServiceResources, Totals
-from skid_tui.model.budget import cpu_fraction, usage_tone
+from skid_tui.model.budget import BudgetState, cpu_fraction, usage_tone
+from skid_tui.present import BUDGET_STYLE
 from skid_tui.stack import Profile, ServiceSpec, format_bytes
 from skid_tui.ui.gauges import compact_bytes, compact_rate, percent, ruler_scale, sparkline
 
 Tone = str  # "ok", "warn", "bad", "off", "lost"
 PANEL_WIDTH = 46  # content width of a panel before the first layout tells the real one
 MEM_TEXT = 9  # "1.20 GiB" right-aligned: the ruler keeps its width as numbers change
-BUDGET_STYLE = {"ok": "green", "over_standard": "yellow", "near_max": "red", "oom": "bold red",
-                "no_budget": "cyan"}
 
 
 @dataclass(frozen=True)
@@ -104,7 +103,7 @@ def resource_view(r: ServiceResources, width: int) -> ResourceView:
 
 
 def budget_tone(state: str | None) -> Tone | None:
-    return {"over_standard": "warn", "near_max": "bad", "oom": "bad"}.get(state or "")
+    return {BudgetState.OVER_STANDARD: "warn", BudgetState.NEAR_MAX: "bad", BudgetState.OOM: "bad"}.get(state or "")
 
 
 @dataclass(frozen=True)
@@ -247,7 +246,7 @@ def service_view(
         btone = budget_tone(res.budget_state)
         if btone and tone in order and order.index(btone) > order.index(tone):
             tone = btone
-        if res.budget_state == "oom" and tone in ("off", "ok", "warn"):
+        if res.budget_state == BudgetState.OOM and tone in ("off", "ok", "warn"):
             tone = "bad"
     if pending and tone in ("ok", "off"):
         tone = "warn"  # something is about to change: yellow until it has

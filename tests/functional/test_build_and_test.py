@@ -21,11 +21,11 @@ import docker.errors
 import pytest
 from rich.console import Console
 
-from skid_tui.buildtest import cmd_build, cmd_test
-from skid_tui.config import Options
+from skid_tui.cli.buildtest import cmd_build, cmd_test
 from skid_tui.engine.builds import BuildEvent, build_service
 from skid_tui.engine.client import ONEOFF_LABEL, PROJECT_LABEL, Engine
 from skid_tui.engine.testrun import NOTE, TEST_LABEL, parse_memory_limit, run_suite
+from skid_tui.ops.config import Options
 from skid_tui.stack import Stack, load_stack
 from skid_tui.stack.model import Location, TestSuite
 from tests.conftest import DEMO, REPO

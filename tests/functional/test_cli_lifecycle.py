@@ -1,6 +1,6 @@
 """`skid up/down/toggle/llm/profiles` against the real private engine: what compose did, as the engine says.
 
-The commands are called in-process (skid_tui.lifecycle, as the argparse handlers call them) on a
+The commands are called in-process (skid_tui.cli.lifecycle, as the argparse handlers call them) on a
 throwaway `skidcli-` project of the demo stack with random host ports; each test takes its project down
 with `--profile "*" down -v`.
 """
@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from skid_tui import lifecycle
-from skid_tui.config import Options, load
+from skid_tui.cli import lifecycle
 from skid_tui.engine.containers import read_project, service_containers
 from skid_tui.model import PeakStore
 from skid_tui.model.active import remembered_profile
+from skid_tui.ops.config import Options, load
 from skid_tui.stack import Stack
 from tests.conftest import DEMO, PORT_VARS, DemoProject
 

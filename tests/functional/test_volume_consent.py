@@ -17,12 +17,12 @@ import docker.errors
 import pytest
 from rich.console import Console
 
-from skid_tui import lifecycle
-from skid_tui.config import Options, load
+from skid_tui.cli import lifecycle
 from skid_tui.engine.client import Engine
 from skid_tui.engine.containers import read_project, service_containers
 from skid_tui.engine.discovery import engine_candidates
 from skid_tui.model import LiveModel
+from skid_tui.ops.config import Options, load
 from skid_tui.stack import format_bytes, load_stack
 from skid_tui.ui.app import SkidApp
 from skid_tui.ui.screens.confirm import TypeToConfirmScreen

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from skid_tui.buildtest import BuildPrinter, build_summary, build_targets, cmd_build
-from skid_tui.config import Options
+from skid_tui.cli.buildtest import BuildPrinter, build_summary, build_targets, cmd_build
 from skid_tui.engine.builds import (
     BuildEvent,
     BuildResult,
@@ -26,6 +25,7 @@ from skid_tui.engine.builds import (
     read_dockerignore,
     write_context,
 )
+from skid_tui.ops.config import Options
 from skid_tui.stack import load_stack
 
 REPO = Path(__file__).resolve().parents[2]

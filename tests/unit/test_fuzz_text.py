@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 from rich.console import Console
 from rich.text import Text
 
-from skid_tui.cli import SafeConsole, status_table
-from skid_tui.safe_text import is_safe, rich_text, strip_sgr, terminal_line, visible, visible_lines
+from skid_tui.cli.output import SafeConsole
+from skid_tui.cli.status import status_table
+from skid_tui.present import rich_text
+from skid_tui.safe_text import is_safe, strip_sgr, terminal_line, visible, visible_lines
 
 FRAGMENTS = [
     "\x1b]0;PWNED\x07", "\x1b[2J", "\x1b[10;10H", "\x1b[31m", "\x1b[0m", "\x1b[38;5;200m", "\x1b[38;2;1;2;3m",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from skid_tui.engine.builds import BuildEvent
-from skid_tui.ui.jobs import STEP, WARNING, BuildLines, Job, progress_bar, running_summary
+from skid_tui.engine.logs import LineKind
+from skid_tui.ui.jobs import BuildLines, Job, progress_bar, running_summary
+
+STEP, WARNING = LineKind.STEP, LineKind.WARN
 
 
 def lines_of(*events: BuildEvent) -> list[tuple[str, int]]:
@@ -73,10 +76,10 @@ async def test_a_late_finish_of_an_earlier_run_does_not_end_the_new_one():
     stack = demo_stack()
     app = SkidApp(stack, None, lambda: [], watch=False, model=LiveModel(stack, None, peaks=None))
     async with app.run_test(size=(120, 40)) as pilot:
-        pane, _ = app.log_pane("test", "unit-pass", "test unit-pass")
+        pane, _ = app.panes.log_pane("test", "unit-pass", "test unit-pass")
         earlier = Job("test", "unit-pass", pane.id, state="running")  # closed and run again meanwhile
         now = Job("test", "unit-pass", pane.id, state="running")
-        app.jobs[pane.id] = now
+        app.jobs.by_pane[pane.id] = now
         app.post_message(JobFinished(pane.id, earlier.id, None, "cancelled"))
         app.post_message(JobFinished("pane-build-gone-body", 999, None, "its pane was closed"))
         await pilot.pause()

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from skid_tui import lifecycle
-from skid_tui.config import Options, load
+from skid_tui.cli import lifecycle
 from skid_tui.model.active import remembered_profile
 from skid_tui.model.planning import start_check
 from skid_tui.ops.compose import compose_profiles
+from skid_tui.ops.config import Options, load
 from tests.conftest import DEMO
 from tests.factories import GiB, MiB, demo_stack
 

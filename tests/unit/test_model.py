@@ -222,8 +222,8 @@ def test_idle_timeout_runs_only_while_an_on_demand_service_stays_idle():
 
 
 def test_remembered_profile_per_project(private_state_dir):
-    from skid_tui.config import active_profile
     from skid_tui.model.active import remember_profile, remembered_profile
+    from skid_tui.ops.config import active_profile
 
     stack = demo_stack()
     assert remembered_profile(stack.project) is None

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from skid_tui.buildtest import cmd_test, suite_summary
-from skid_tui.config import Options
+from skid_tui.cli.buildtest import cmd_test, suite_summary
 from skid_tui.engine.testrun import LineSplitter, SuiteResult, container_binds, parse_memory_limit, suite_image
+from skid_tui.ops.config import Options
 from skid_tui.stack import ConfigError, load_stack
 from skid_tui.stack.model import Location, TestSuite
 

@@ -11,10 +11,9 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from skid_tui.model.planning import ProfilePlan
+from skid_tui.present import VERDICT_STYLE
 from skid_tui.safe_text import visible
 from skid_tui.stack import format_bytes
-
-VERDICT_STYLE = {"fits": "bold green", "tight": "bold yellow", "does not fit": "bold red"}
 
 
 def changes_text(names: tuple[str, ...], sign: str, style: str) -> Text:

@@ -1,7 +1,7 @@
 """Log panes: a view over a LogBuffer that draws only the visible lines, with search, filter, pause/follow,
 timestamps and save. A pane out of sight takes lines into its buffer and draws nothing until shown.
 
-Lines are a container's output: drawn with safe_text.rich_text, SGR colour as colour and every other control
+Lines are a container's output: drawn with present.rich_text, SGR colour as colour and every other control
 character as visible text (`^[`), never sent to the terminal. Searching runs in a thread as the user types
 (each keystroke cancels the search before it), bounded per line and per scan by the buffer's Matcher.
 """
@@ -28,9 +28,10 @@ from textual.strip import Strip
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
-from skid_tui.engine.logs import LogLine
+from skid_tui.engine.logs import LineKind, LogLine
 from skid_tui.model.logbuffer import MAX_LINE, LogBuffer, Matcher, ScanResult, cut_note, scan, shown_text
-from skid_tui.safe_text import is_safe, rich_text, visible
+from skid_tui.present import rich_text
+from skid_tui.safe_text import is_safe, visible
 
 NOTE_STYLE = Style(italic=True, color="cyan")
 ERR_STYLE = Style(color="bright_red")
@@ -38,9 +39,10 @@ TS_STYLE = Style(color="grey50")
 MATCH_STYLE = Style(bgcolor="yellow", color="black")
 CURRENT_STYLE = Style(bgcolor="bright_magenta", color="black", bold=True)
 CUT_STYLE = Style(dim=True, italic=True)
-# LogLine.stream -> style: 0 skid's own notes, 1 stdout, 2 stderr and errors, 3 warnings, 4 a build step
+# LogLine.stream (a LineKind) -> style
 STREAM_STYLES: dict[int, Style | None] = {
-    0: NOTE_STYLE, 1: None, 2: ERR_STYLE, 3: Style(color="yellow"), 4: Style(bold=True, color="bright_white"),
+    LineKind.NOTE: NOTE_STYLE, LineKind.OUT: None, LineKind.ERR: ERR_STYLE, LineKind.WARN: Style(color="yellow"),
+    LineKind.STEP: Style(bold=True, color="bright_white"),
 }
 SYNC_HZ = 10  # how often a flooding pane redraws
 

@@ -13,21 +13,11 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from skid_tui.present import HEALTH_STYLE, STATE_STYLE
 from skid_tui.safe_text import visible
 from skid_tui.ui.gauges import memory_ruler_cells
 from skid_tui.ui.views import ResourceView, ServiceView
 
-STATE_STYLE = {
-    "running": "bold green",
-    "restarting": "bold yellow",
-    "paused": "yellow",
-    "removing": "yellow",
-    "created": "cyan",
-    "exited": "dim",  # a clean exit; a non-zero one is drawn red below
-    "dead": "bold red",
-    "not created": "dim",
-}
-HEALTH_STYLE = {"healthy": "green", "starting": "yellow", "unhealthy": "bold red"}
 TONES = ("ok", "warn", "bad", "off", "lost")
 LABEL = "grey62"
 _ID = re.compile(IDENTIFIER)

@@ -1,0 +1,36 @@
+"""`skid` with no command: the dashboard, and what is said on the terminal once it is gone."""
+
+from __future__ import annotations
+
+from skid_tui.cli.output import say
+from skid_tui.engine.discovery import engine_candidates
+from skid_tui.model import statefile
+from skid_tui.model.active import remembered_profile
+from skid_tui.ops.config import Options, active_profile
+from skid_tui.stack import Stack
+
+
+def cmd_dashboard(stack: Stack, options: Options) -> int:
+    from skid_tui.ui.app import SkidApp  # Textual loads only for the dashboard: the CLI stays quick
+
+    statefile.set_warning_handler(None)  # state-file warnings wait for the app: a notification, not stderr
+    profile = active_profile(stack, options.profile, remembered_profile(stack.project))
+    app = SkidApp(stack, profile, lambda: engine_candidates(options.host), stats=options.stats,
+                  compose_cmd=options.compose_cmd)
+    try:
+        app.run()
+    finally:
+        for line in [*app.lifecycle.exit_lines, *end_compose_children()]:  # the second: what the app could not stop
+            say(f"skid: {line}")
+    for line in statefile.take_warnings():  # a state file the app's last save could not use, after the screen is back
+        say(line)
+    return 0
+
+
+def end_compose_children() -> list[str]:
+    """Compose processes skid started that still run as it exits: ended, and one line each saying how."""
+    from skid_tui.engine.compose_tool import end_children, how_it_ended
+
+    stopped, killed = end_children()
+    return ([f"{name} was still running: {how_it_ended(False)}" for name in stopped]
+            + [f"{name} was still running: {how_it_ended(True)}" for name in killed])
