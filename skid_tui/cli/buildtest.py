@@ -23,8 +23,9 @@ from rich.text import Text
 from skid_tui.engine.builds import BuildEvent, BuildResult, build_service, buildable_services, image_tag
 from skid_tui.engine.client import Engine, EngineUnavailable
 from skid_tui.engine.discovery import engine_candidates
-from skid_tui.engine.testrun import NOTE, SuiteResult, parse_memory_limit, run_suite
+from skid_tui.engine.testrun import NOTE, SuiteResult, parse_memory_limit
 from skid_tui.ops.config import Options
+from skid_tui.ops.jobs import suites_in_turn
 from skid_tui.present import build_summary, rich_text, suite_summary
 from skid_tui.safe_text import strip_sgr, visible
 from skid_tui.stack import Stack
@@ -245,12 +246,26 @@ def cmd_test(stack: Stack, options: Options, suites: list[str], memory_limit: st
             else:
                 out.print(rich_text(line), soft_wrap=True)
 
-    def start(name: str) -> Callable[[threading.Event], SuiteResult]:
+    def started(name: str) -> None:
         suite = stack.suites[name]
         out.print(Text(f"▶ {name}: {suite.description or suite.shown_command()}", style="bold"), soft_wrap=True)
-        return lambda cancel: run_suite(engine, stack, suite, limit, print_lines, cancel)
 
-    results, interrupted = _in_turn(engine, names, start, suite_summary, out)
+    stop = threading.Event()  # Ctrl-C: the suite running is cancelled, the ones after it do not start
+    results: list[SuiteResult] = []
+
+    def work(_: threading.Event) -> None:
+        for ended in suites_in_turn(engine, stack, names, limit, dict.fromkeys(names, stop), started=started,
+                                    lines=lambda _name, texts: print_lines(texts)):
+            if ended.result is not None:
+                results.append(ended.result)
+                out.print(suite_summary(ended.result), soft_wrap=True)
+            elif not stop.is_set():
+                _say(f"{ended.name}: {ended.error}")  # one line, never a traceback; counted as a failure
+
+    try:
+        _, interrupted = _interruptible(work, stop)
+    finally:
+        engine.close()
     if len(names) > 1 and not interrupted:
         counts = {"passed": 0, "failed": 0, "oom": 0, "error": 0}
         for r in results:

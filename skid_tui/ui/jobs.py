@@ -23,7 +23,8 @@ from textual.timer import Timer
 from skid_tui.engine.builds import BuildEvent, BuildResult, build_service, image_tag
 from skid_tui.engine.client import Engine, EngineUnavailable
 from skid_tui.engine.logs import LineKind, LogLine
-from skid_tui.engine.testrun import MEMORY_LEVELS, NOTE, SuiteResult, parse_memory_limit, run_suite
+from skid_tui.engine.testrun import MEMORY_LEVELS, NOTE, SuiteResult, parse_memory_limit
+from skid_tui.ops.jobs import suites_in_turn
 from skid_tui.present import build_summary, seconds_text, suite_summary
 from skid_tui.safe_text import strip_sgr
 from skid_tui.stack import format_bytes
@@ -259,6 +260,8 @@ class Jobs:
                  f"({_limit_text(limit)})")
         self._start_ticker()
 
+        jobs = {job.name: (job, deliver) for job, deliver in queue}
+
         def work() -> None:
             try:
                 engine = self._engine()
@@ -266,23 +269,20 @@ class Jobs:
                 for job, _ in queue:
                     self.app.post_message(JobFinished(job.pane, job.id, None, str(exc)))
                 return
+
+            def started(name: str) -> None:
+                job = jobs[name][0]
+                self.app.post_message(SuiteStarted(job.pane, job.id, time.monotonic()))
+
+            def lines(name: str, texts: list[str]) -> None:
+                jobs[name][1]([LogLine("", t, LineKind.NOTE if t.startswith(NOTE) else LineKind.OUT) for t in texts])
+
             try:
-                for job, deliver in queue:
-                    if job.cancel.is_set():
-                        self.app.post_message(JobFinished(job.pane, job.id, None, "cancelled before it started"))
-                        continue
-                    self.app.post_message(SuiteStarted(job.pane, job.id, time.monotonic()))
-
-                    def on_lines(texts: list[str], deliver: Callable[[list[LogLine]], None] = deliver) -> None:
-                        deliver([LogLine("", t, LineKind.NOTE if t.startswith(NOTE) else LineKind.OUT) for t in texts])
-
-                    try:
-                        result = run_suite(engine, self.app.stack, self.app.stack.suites[job.name], limit, on_lines,
-                                           job.cancel)
-                    except Exception as exc:  # the pane must end and say so, and the next suite still runs
-                        self.app.post_message(JobFinished(job.pane, job.id, None, f"it failed: {exc!r}"))
-                        continue
-                    self.app.post_message(JobFinished(job.pane, job.id, result))
+                for ended in suites_in_turn(engine, self.app.stack, list(jobs), limit,
+                                            {name: job.cancel for name, (job, _) in jobs.items()},
+                                            started=started, lines=lines):
+                    job = jobs[ended.name][0]
+                    self.app.post_message(JobFinished(job.pane, job.id, ended.result, ended.error))
             finally:
                 engine.close()
 
