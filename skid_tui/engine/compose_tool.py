@@ -70,7 +70,8 @@ class ComposeTool:
         return "podman" not in os.path.basename(self.argv[0]) and "podman" not in self.argv[1:2]
 
     def describe(self) -> str:
-        return f"{self.name} {self.version}".strip()
+        """`docker-compose 2.40.3` for the header: the program's name, not the directory it was found in."""
+        return " ".join([os.path.basename(self.argv[0]), *self.argv[1:], self.version]).strip()
 
 
 class ComposeNotFound(Exception):
