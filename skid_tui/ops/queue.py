@@ -6,13 +6,14 @@ the queue keeps, per service, whether it will run once everything queued is done
 toggle is resolved against that. A failed or cancelled operation does not block the next one.
 
 No Textual here: the runner is a blocking function run on a worker thread (`run_operation`, or a fake in
-the tests) and what happens is told to a listener, whose `started` and `output` are called from that
-thread and whose `finished` is called on the event loop.
+the tests) and what happens is told to a listener: `started` from that thread, `queued`, `output` (lines
+in batches, every `flush` seconds while it runs) and `finished` on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -26,7 +27,7 @@ OUTPUT_FLUSH = 0.1  # seconds: output reaches the listener in batches, not a cal
 class QueueListener(Protocol):
     def queued(self, op: Operation) -> None: ...
     def started(self, op: Operation, command: str) -> None: ...  # from the worker thread
-    def output(self, op: Operation, lines: list[str]) -> None: ...  # from the worker thread
+    def output(self, op: Operation, lines: list[str]) -> None: ...  # on the event loop
     def finished(self, result: OperationResult) -> None: ...  # on the event loop
 
 
@@ -105,28 +106,38 @@ class OperationQueue:
         for s in op.services:
             self.pending[s] = DOING[op.kind]
         batch: list[str] = []
-        last = time.monotonic()
+        lock = threading.Lock()  # lines come from the worker thread, batches go out from the event loop
 
         def line(text: str) -> None:
-            nonlocal last
-            batch.append(text)
-            if time.monotonic() - last >= self.flush:
-                self.listener.output(op, batch.copy())
+            with lock:
+                batch.append(text)
+
+        def flush() -> None:
+            with lock:
+                lines = batch.copy()
                 batch.clear()
-                last = time.monotonic()
+            if lines:
+                self.listener.output(op, lines)
+
+        async def flush_now_and_then() -> None:
+            # Every `flush` seconds while it runs: a line printed before a long quiet wait is shown at once.
+            while True:
+                await asyncio.sleep(self.flush)
+                flush()
 
         progress = Progress(started=lambda command: self.listener.started(op, command), line=line)
         self._progress = progress
+        flusher = asyncio.ensure_future(flush_now_and_then())
         started = time.monotonic()
         try:
             result = await asyncio.to_thread(self.runner, op, progress)
         except Exception as exc:  # a runner's bug must not stop the queue: it is this operation's failure
             result = OperationResult(op, None, time.monotonic() - started, error=f"{type(exc).__name__}: {exc}")
         finally:
+            flusher.cancel()
             self.running = None
             self._progress = None
-        if batch:
-            self.listener.output(op, batch.copy())
+        flush()
         return result
 
     def _finish(self, result: OperationResult) -> None:

@@ -65,7 +65,7 @@ async def until(predicate, what: str, timeout: float = 5.0) -> None:
 async def setup():
     async def make(**runner_args):
         runner, listener = FakeRunner(**runner_args), Recorder()
-        queue = OperationQueue(runner, listener, flush=0.0)
+        queue = OperationQueue(runner, listener, flush=0.02)
         task = asyncio.ensure_future(queue.run())
         made.append(task)
         return queue, runner, listener
@@ -153,3 +153,14 @@ async def test_an_operation_naming_no_service_is_not_queued(setup):
     queue, _, listener = await setup()
     assert queue.enqueue(Kind.STOP, ()) is None
     assert listener.events == [] and queue.idle()
+
+
+async def test_a_line_before_a_long_wait_is_shown_while_the_operation_still_runs(setup):
+    queue, runner, listener = await setup()
+    queue.enqueue(Kind.START, ("db",))
+    await until(lambda: ("output", "start db") in listener.events, "the first line, before the op ends")
+    assert queue.running is not None and not queue.done
+    runner.release.set()
+    await until(lambda: queue.done, "the end")
+    assert listener.events.count(("output", "start db")) == 1  # said once, not again at the end
+
