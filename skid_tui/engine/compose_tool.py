@@ -307,10 +307,10 @@ def run_compose(call: ComposeCall, on_line: Callable[[str], None], *, timeout: f
 
     # Lines are read on a thread so that this one can keep the deadline, watch `cancel` and take Ctrl-C.
     reader = threading.Thread(target=pump, name="skid-compose-output", daemon=True)
-    reader.start()
     deadline = time.monotonic() + limit
     try:
         try:
+            reader.start()  # inside the try: a Ctrl-C from here on stops compose too
             while True:
                 try:
                     code = proc.wait(timeout=min(CANCEL_POLL, max(0.0, deadline - time.monotonic())))

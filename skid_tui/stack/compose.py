@@ -15,11 +15,14 @@ from pathlib import Path
 
 from .checks import describe, in_file_order, one_of, wrong_type
 from .dotenv import read_dotenv
+from .extends import resolve_extends
 from .interpolate import Redactions, interpolate_tree, missing_variable_warnings, redact_issues
 from .limits import MAX_SERVICES, SERVICES_LIMIT_EXPECTED, SERVICES_LIMIT_MESSAGE
 from .merge import merge_files
 from .model import ConfigError, ConfigIssue, Location, ServiceSpec
+from .references import check_references
 from .services import build_service, depends_on_locations
+from .shape import check_shape
 from .yamlloc import YamlDoc, YNode, load_tree, to_doc
 
 SERVICES_EXPECTED = "expected a mapping of service names to services"
@@ -37,6 +40,7 @@ class ComposeProject:
     top_level_name: str | None = None
     warnings: tuple[ConfigIssue, ...] = ()
     doc: YamlDoc = field(default_factory=lambda: YamlDoc({}))  # merged data with locations
+    active_profiles: tuple[str, ...] = ()  # COMPOSE_PROFILES (the environment, else .env): what plain `up` enables
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,23 @@ def read_compose(
     readable = True
     missing: dict[str, Location] = {}
     redactions: Redactions = {}
+    shape_issues: list[ConfigIssue] = []  # said only where no reader of the field says something more precise
+    others: dict[Path, YNode | None] = {}  # files that services extend, loaded once
+
+    def load_other(other: Path) -> YNode | None:
+        other = Path(os.path.abspath(other))
+        if other not in others:
+            display = os.path.relpath(other) if other.is_relative_to(Path.cwd()) else str(other)
+            tree, file_issues = load_tree(other, display=display, kind="compose file", services_key="services")
+            issues.extend(file_issues)
+            if tree is not None and isinstance(tree.value, dict):
+                issues.extend(interpolate_tree(tree, variables, missing, redactions))
+                check_shape(tree, shape_issues)
+                others[other] = tree
+            else:
+                others[other] = None
+        return others[other]
+
     for path, display in zip(paths, displays, strict=True):
         tree, file_issues = load_tree(path, display=display, kind="compose file", services_key="services")
         issues.extend(file_issues)
@@ -145,9 +166,12 @@ def read_compose(
             readable = False
             continue
         issues.extend(interpolate_tree(tree, variables, missing, redactions))
+        check_shape(tree, shape_issues)
+        resolve_extends(tree, Path(os.path.abspath(path)).parent, load_other, issues)
         trees.append(tree)
     issues.extend(missing_variable_warnings(missing))
     merged = merge_files(trees) if trees else YNode({}, start)
+    check_references(merged, issues)
 
     services: dict[str, ServiceSpec] = {}
     names: tuple[str, ...] | None = None
@@ -201,6 +225,8 @@ def read_compose(
         issues.append(ConfigIssue(at, f"invalid project name '{e.raw}'{origin}", hint))
         project = ""
 
+    said = {i.location for i in issues}
+    issues.extend(i for i in shape_issues if i.location not in said)
     issues = redact_issues(in_file_order(issues, [dotenv_display, *displays]), redactions)
     extensions = {k: v.plain() for k, v in merged.value.items() if k.startswith("x-")}
     result = ComposeProject(
@@ -211,5 +237,6 @@ def read_compose(
         top_level_name=top_level,
         warnings=tuple(i for i in issues if i.severity == "warning"),
         doc=to_doc(merged),
+        active_profiles=tuple(p.strip() for p in variables.get("COMPOSE_PROFILES", "").split(",") if p.strip()),
     )
     return ComposeRead(result, issues, names if readable else None, redactions)

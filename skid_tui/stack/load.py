@@ -42,7 +42,7 @@ def load_stack(
     if not profiles:
         # no directory, or one without profiles (warned above): what `docker compose up` would start
         start = Location(os.fspath(compose_files[0]))
-        profile = default_profile(services, start)
+        profile = default_profile(services, start, compose.project.active_profiles)
         profiles = {profile.name: profile}
         warning = budget_warning(profile, services, start)
         if warning is not None:

@@ -33,6 +33,11 @@ def merge_files(trees: list[YNode]) -> YNode:
     return result
 
 
+def merge_service(base: YNode, over: YNode, name: str) -> YNode:
+    """`over` on top of `base`, by the rules of an override file: how `extends` builds a service."""
+    return _merge(base, over, ("services", name)) or over
+
+
 def normalize_services(tree: YNode) -> None:
     """Rewrite each service's alternative syntaxes into the one that merges (in place)."""
     services = tree.get("services")

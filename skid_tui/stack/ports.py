@@ -50,8 +50,7 @@ def parse_port(value: str | int) -> list[PortSpec]:
             host_ip, parts = ":".join(parts[:-2]), parts[-2:]
         elif len(parts) == 3:
             host_ip, parts = parts[0], parts[1:]
-    if host_ip == "":
-        raise PortError(f"malformed port '{value}'", SHORT_EXPECTED)
+    host_ip = host_ip or None  # `:443:443` (an empty `${BIND:-}`): compose binds every address, as with none
     host = parts[0] if len(parts) == 2 else ""
     return _expand(value, host, parts[-1], host_ip, protocol)
 

@@ -13,7 +13,7 @@ One YAML file per profile in a profiles directory (sorted by file name):
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from itertools import islice
 from pathlib import Path
 
@@ -120,14 +120,21 @@ def _read_one(
     return issues
 
 
-def default_profile(services: Mapping[str, ServiceSpec], location: Location) -> Profile:
-    """The profile used without a profiles directory: the services `docker compose up` starts,
-    that is, those without compose `profiles:`."""
+def default_profile(services: Mapping[str, ServiceSpec], location: Location,
+                    active: Sequence[str] = ()) -> Profile:
+    """The profile used without a profiles directory: the services `docker compose up` starts, that is,
+    those without compose `profiles:` and those in a profile COMPOSE_PROFILES enables (`*`: every one)."""
+    enabled = set(active)
+
+    def starts(spec: ServiceSpec) -> bool:
+        return not spec.compose_profiles or "*" in enabled or bool(enabled & set(spec.compose_profiles))
+
+    tail = f", and those in {', '.join(active)} (COMPOSE_PROFILES)" if active else ""
     return Profile(
         name=DEFAULT_PROFILE,
         location=location,
-        services=tuple(name for name, spec in services.items() if not spec.compose_profiles),
-        description="Services without a compose profile (what docker compose up starts)",
+        services=tuple(name for name, spec in services.items() if starts(spec)),
+        description=f"Services without a compose profile{tail} (what docker compose up starts)",
     )
 
 

@@ -181,6 +181,7 @@ def test_ctrl_c_stops_compose_and_the_command_ends_as_interrupted(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True,
                             cwd=Path(__file__).resolve().parents[2])
     pids = read_pids(pids_file)
+    time.sleep(0.2)  # skid is waiting on compose now (not still starting its reader thread)
     os.kill(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=10)
     assert proc.returncode == 130, err

@@ -369,6 +369,8 @@ services:
     depends_on: [redis]
   redis:
     image: redis
+volumes:
+  data: {}  # compose refuses a volume no file declares
 """
 
 OVERRIDE = """
@@ -394,6 +396,8 @@ services:
       minio: {condition: service_started}
   minio:
     image: minio
+volumes:
+  other: {}  # compose refuses a volume no file declares
 """
 
 

@@ -1,0 +1,98 @@
+"""What compose checks across a whole project once the files are merged: every network, volume, secret and
+config a service uses is declared at the top level, volume specs have no empty part, and no two services
+claim one container_name. Each is an error at the line that names it, as compose refuses to run them."""
+
+from __future__ import annotations
+
+from .model import ConfigIssue
+from .yamlloc import YNode
+
+_BIND_PREFIXES = ("/", ".", "~", "$")
+
+
+def _declared(merged: YNode, key: str) -> set[str]:
+    node = merged.get(key)
+    return set(node.value) if node is not None and isinstance(node.value, dict) else set()
+
+
+def check_references(merged: YNode, issues: list[ConfigIssue]) -> None:
+    services = merged.get("services")
+    if services is None or not isinstance(services.value, dict):
+        return
+    networks = _declared(merged, "networks") | {"default"}
+    volumes, secrets, configs = (_declared(merged, k) for k in ("volumes", "secrets", "configs"))
+    names: dict[str, str] = {}  # container_name -> the service that has it
+    for name, service in services.value.items():
+        if not isinstance(service.value, dict):
+            continue
+        _networks(name, service, networks, issues)
+        _volumes(name, service, volumes, issues)
+        for key, declared in (("secrets", secrets), ("configs", configs)):
+            _named_items(name, service.get(key), key[:-1], declared, issues)
+        container = service.get("container_name")
+        if container is not None and isinstance(container.value, str):
+            if container.value in names:
+                issues.append(ConfigIssue(container.where, f"{name}: container name '{container.value}' is "
+                                          f"already the one of service {names[container.value]}",
+                                          "expected a container name of its own, or none"))
+            else:
+                names[container.value] = name
+
+
+def _undefined(name: str, kind: str, ref: str, node: YNode, declared: set[str]) -> ConfigIssue:
+    known = sorted(declared - {"default"}) if kind == "network" else sorted(declared)
+    hint = f"expected one of the top-level {kind}s: {', '.join(known)}" if known else \
+        f"expected it declared under the top-level {kind}s:"
+    return ConfigIssue(node.key_loc or node.where, f"{name}: refers to undefined {kind} '{ref}'", hint)
+
+
+def _networks(name: str, service: YNode, declared: set[str], issues: list[ConfigIssue]) -> None:
+    node = service.get("networks")
+    if node is None:
+        return
+    refs: list[tuple[str, YNode]] = []
+    if isinstance(node.value, list):
+        refs = [(item.value, item) for item in node.value if isinstance(item.value, str)]
+    elif isinstance(node.value, dict):
+        refs = list(node.value.items())
+    for ref, at in refs:
+        if ref not in declared:
+            issues.append(_undefined(name, "network", ref, at, declared))
+
+
+def _volumes(name: str, service: YNode, declared: set[str], issues: list[ConfigIssue]) -> None:
+    node = service.get("volumes")
+    if node is None or not isinstance(node.value, list):
+        return
+    for item in node.value:
+        source: str | None = None
+        if isinstance(item.value, str):
+            parts = item.value.split(":")
+            if "" in parts[:2] and len(parts) > 1 and not (len(parts[0]) == 1 and parts[0].isalpha()):
+                issues.append(ConfigIssue(item.where, f"{name}: malformed volume '{item.value}': an empty part "
+                                          "between colons", "expected SOURCE:TARGET[:MODE], or TARGET"))
+                continue
+            if len(parts) > 1 and not parts[0].startswith(_BIND_PREFIXES) and not _windows_path(item.value):
+                source = parts[0]
+        elif isinstance(item.value, dict):
+            kind, src = item.get("type"), item.get("source")
+            if kind is not None and kind.value == "volume" and src is not None and isinstance(src.value, str):
+                source = src.value
+        if source and source not in declared:
+            issues.append(_undefined(name, "volume", source, item, declared))
+
+
+def _windows_path(text: str) -> bool:
+    return len(text) > 2 and text[0].isalpha() and text[1] == ":" and text[2] in "\\/"
+
+
+def _named_items(name: str, node: YNode | None, kind: str, declared: set[str], issues: list[ConfigIssue]) -> None:
+    if node is None or not isinstance(node.value, list):
+        return
+    for item in node.value:
+        ref = item.value if isinstance(item.value, str) else None
+        if isinstance(item.value, dict):
+            src = item.get("source")
+            ref = src.value if src is not None and isinstance(src.value, str) else None
+        if ref is not None and ref not in declared:
+            issues.append(_undefined(name, kind, ref, item, declared))
