@@ -16,6 +16,7 @@ from pathlib import Path
 from .checks import describe, in_file_order, one_of, wrong_type
 from .dotenv import read_dotenv
 from .extends import resolve_extends
+from .include import resolve_includes
 from .interpolate import Redactions, interpolate_tree, missing_variable_warnings, redact_issues
 from .limits import MAX_SERVICES, SERVICES_LIMIT_EXPECTED, SERVICES_LIMIT_MESSAGE
 from .merge import merge_files
@@ -143,7 +144,7 @@ def read_compose(
             issues.extend(file_issues)
             if tree is not None and isinstance(tree.value, dict):
                 issues.extend(interpolate_tree(tree, variables, missing, redactions))
-                check_shape(tree, shape_issues)
+                check_shape(tree, shape_issues, empty_values=False)
                 others[other] = tree
             else:
                 others[other] = None
@@ -166,8 +167,10 @@ def read_compose(
             readable = False
             continue
         issues.extend(interpolate_tree(tree, variables, missing, redactions))
-        check_shape(tree, shape_issues)
-        resolve_extends(tree, Path(os.path.abspath(path)).parent, load_other, issues)
+        check_shape(tree, shape_issues, empty_values=not trees)  # an override file's `key:` leaves the value
+        directory = Path(os.path.abspath(path)).parent
+        resolve_extends(tree, directory, load_other, issues)
+        resolve_includes(tree, directory, load_other, lambda t, d: resolve_extends(t, d, load_other, issues), issues)
         trees.append(tree)
     issues.extend(missing_variable_warnings(missing))
     merged = merge_files(trees) if trees else YNode({}, start)
@@ -177,8 +180,7 @@ def read_compose(
     names: tuple[str, ...] | None = None
     services_node = merged.get("services")
     if services_node is None:
-        if readable:
-            issues.append(ConfigIssue(start, "missing top-level key 'services'", SERVICES_EXPECTED))
+        names = ()  # compose accepts files without services (a file of shared x- fields, networks...)
     elif not isinstance(services_node.value, dict):
         issues.append(wrong_type("services", services_node, SERVICES_EXPECTED.removeprefix("expected ")))
     elif len(services_node.value) > MAX_SERVICES:

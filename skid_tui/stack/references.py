@@ -29,6 +29,7 @@ def check_references(merged: YNode, issues: list[ConfigIssue]) -> None:
         _volumes(name, service, volumes, issues)
         for key, declared in (("secrets", secrets), ("configs", configs)):
             _named_items(name, service.get(key), key[:-1], declared, issues)
+        _extra_hosts(name, service.get("extra_hosts"), issues)
         container = service.get("container_name")
         if container is not None and isinstance(container.value, str):
             if container.value in names:
@@ -96,3 +97,23 @@ def _named_items(name: str, node: YNode | None, kind: str, declared: set[str], i
             ref = src.value if src is not None and isinstance(src.value, str) else None
         if ref is not None and ref not in declared:
             issues.append(_undefined(name, kind, ref, item, declared))
+
+
+def _extra_hosts(name: str, node: YNode | None, issues: list[ConfigIssue]) -> None:
+    """`HOST:IP` (or `HOST=IP`) entries, or a mapping: an empty host name (an unset `${VAR}`) is refused."""
+    if node is None:
+        return
+    entries: list[tuple[str, YNode]] = []
+    if isinstance(node.value, list):
+        for item in node.value:
+            if isinstance(item.value, str):
+                text = item.value
+                sep = "=" if "=" in text else ":"
+                entries.append((text.split(sep, 1)[0].strip(), item))
+    elif isinstance(node.value, dict):
+        entries = [(str(host).strip(), item) for host, item in node.value.items()]
+    for host, item in entries:
+        if not host:
+            issues.append(ConfigIssue(item.key_loc or item.where, f"{name}: extra_hosts entry with an empty host "
+                                      "name", "expected HOST:IP, such as db.local:10.0.0.2"))
+

@@ -43,17 +43,22 @@ def _path_text(path: tuple[str, ...]) -> str:
     return ".".join(path) if path else "the file"
 
 
-def check_shape(tree: YNode, issues: list[ConfigIssue]) -> None:
-    """Every unknown key, and every mapping or list where compose wants the other kind, in one file."""
-    _walk(tree, compose_shape(), (), issues)
+def check_shape(tree: YNode, issues: list[ConfigIssue], *, empty_values: bool = True) -> None:
+    """Every unknown key, and every value of a kind compose does not take there, in one file.
+
+    empty_values: also refuse an empty value where compose takes none (`environment:` alone). Not for an
+    override file: compose checks the merged result, where an empty value leaves the earlier one."""
+    _walk(tree, compose_shape(), (), issues, empty_values)
 
 
-def _walk(node: YNode, shape: dict[str, Any], path: tuple[str, ...], issues: list[ConfigIssue]) -> None:
+def _walk(node: YNode, shape: dict[str, Any], path: tuple[str, ...], issues: list[ConfigIssue],
+          empty_values: bool) -> None:
     value = node.value
     kind = _kind(value)
     kinds = shape.get("kinds") or []
-    # An empty value (`key:`) is left to the field's reader; so is a scalar where compose also takes one.
-    if kind != "null" and kinds and kind not in kinds:
+    # An empty value (`key:`) is an error only where compose's schema takes no empty value (environment:).
+    checked = empty_values or kind != "null"
+    if checked and node.tag is None and kinds and kind not in kinds:  # `!reset`, `!override`: merge orders
         wanted = " or ".join(KIND_WORDS[k] for k in kinds if k in KIND_WORDS)
         issues.append(ConfigIssue(node.where, f"{_path_text(path)} is {describe(value)}", f"expected {wanted}"))
         return
@@ -69,10 +74,10 @@ def _walk(node: YNode, shape: dict[str, Any], path: tuple[str, ...], issues: lis
                 if shape.get("closed") or keys:
                     issues.append(_unknown(key, child, path, keys))
                 continue
-            _walk(child, sub, (*path, key), issues)
+            _walk(child, sub, (*path, key), issues, empty_values)
     elif kind == "list" and shape.get("items"):
         for i, child in enumerate(value):
-            _walk(child, shape["items"], (*path, f"[{i}]"), issues)
+            _walk(child, shape["items"], (*path, f"[{i}]"), issues, empty_values)
 
 
 def _unknown(key: str, child: YNode, path: tuple[str, ...], keys: dict[str, Any]) -> ConfigIssue:

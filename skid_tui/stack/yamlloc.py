@@ -317,14 +317,9 @@ def _compose_document(loader: Any, services_key: str | None) -> Node:
                 raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", event.start_mark)
             node = anchors[event.anchor]
         else:
+            # An anchor defined again names the later value from there on: YAML 1.2 and compose's go-yaml
+            # allow it (PyYAML's composer refuses it).
             anchor = event.anchor
-            if anchor is not None and anchor in anchors:
-                raise ComposerError(
-                    f"found duplicate anchor {anchor!r}; first occurrence",
-                    anchors[anchor].start_mark,
-                    "second occurrence",
-                    event.start_mark,
-                )
             count += 1
             if count > MAX_VALUES:
                 raise _Limit(event.start_mark, f"document has more than {MAX_VALUES} values", "expected a smaller file")
