@@ -36,6 +36,7 @@ def check_report(stack: Stack) -> dict[str, Any]:
                 "cpus_limit": s.budget.cpus_limit,
                 "profiles": [p.name for p in stack.profiles.values() if name in p.services],
                 "compose_profiles": list(s.compose_profiles),
+                "replicas": s.replicas,
             }
             for name, s in stack.services.items()
         },

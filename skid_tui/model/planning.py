@@ -37,12 +37,12 @@ class Need:
 def need_of(stack: Stack, service: str, peaks: Mapping[str, int]) -> Need:
     """A recorded peak above the standard allocation raises the expectation; one below it does not lower
     it (a peak recorded over a short run, an LLM stopped mid-load, says little about a working day)."""
-    budget = stack.services[service].budget
-    standard = budget.mem_standard or 0
+    spec = stack.services[service]
+    standard = spec.standard_total  # every replica; a recorded peak is the service's, all its containers
     peak = peaks.get(service)
     from_peak = peak is not None and peak > standard
     expected = peak if from_peak and peak is not None else standard
-    maximum = max(budget.mem_max or budget.mem_standard or 0, expected)
+    maximum = max(spec.maximum_total, expected)
     return Need(service, expected, maximum, from_peak)
 
 
@@ -143,8 +143,7 @@ def start_check(
     """The memory check of `L`: the service's maximum against the engine's free memory; when short, the
     largest running services the active profile does not need, then the largest idle ones, until the
     shortfall is covered."""
-    budget = stack.services[service].budget
-    need = budget.mem_max or budget.mem_standard or 0
+    need = stack.services[service].maximum_total
     check = StartCheck(service, need, free)
     if check.fits:
         return check

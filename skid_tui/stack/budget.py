@@ -98,10 +98,12 @@ class _BudgetReader:
             self.issues.append(wrong_type(key, node, expected.removeprefix("expected ")))
             return None, None
         try:
-            return parse(value), node
+            parsed = parse(value)
         except ValueError:
             self.issues.append(ConfigIssue(node.where, f"malformed {what} '{value}'", expected))
             return None, None
+        # 0 is how compose writes "no limit" (`mem_limit: 0`, `cpus: 0`): no budget, not a budget of 0.
+        return (parsed, node) if parsed else (None, None)
 
     def prefer(
         self, deploy: tuple[Parsed, str], legacy: tuple[Parsed, str], fmt: Callable[[Any], str]

@@ -104,6 +104,17 @@ class ServiceSpec:
     has_healthcheck: bool = False
     depends_on: tuple[str, ...] = ()
     named_volumes: tuple[str, ...] = ()  # compose names of the named volumes it mounts (its data)
+    replicas: int = 1  # containers compose runs for it (`deploy.replicas`, else `scale`)
+
+    @property
+    def standard_total(self) -> int:
+        """Its standard allocation for every replica (a missing one counts as 0)."""
+        return (self.budget.mem_standard or 0) * self.replicas
+
+    @property
+    def maximum_total(self) -> int:
+        """Its maximum (else its standard) for every replica."""
+        return (self.budget.mem_max or self.budget.mem_standard or 0) * self.replicas
 
 
 @dataclass(frozen=True)
@@ -185,11 +196,6 @@ class Stack:
                 if v not in self.external_volumes]
 
     def profile_totals(self, profile: Profile) -> tuple[int, int]:
-        """Summed (standard, maximum) memory of a profile's services; a missing value counts as 0."""
-        std = sum(self.services[s].budget.mem_standard or 0 for s in profile.services if s in self.services)
-        mx = sum(
-            (self.services[s].budget.mem_max or self.services[s].budget.mem_standard or 0)
-            for s in profile.services
-            if s in self.services
-        )
-        return std, mx
+        """Summed (standard, maximum) memory of a profile's services, every replica; a missing value counts 0."""
+        members = [self.services[s] for s in profile.services if s in self.services]
+        return sum(m.standard_total for m in members), sum(m.maximum_total for m in members)

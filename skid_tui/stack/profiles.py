@@ -140,7 +140,7 @@ def default_profile(services: Mapping[str, ServiceSpec], location: Location,
 
 def budget_warning(profile: Profile, services: Mapping[str, ServiceSpec], at: Location) -> ConfigIssue | None:
     """A warning when the profile's services need more than its host budget at standard allocation."""
-    standard = sum(services[s].budget.mem_standard or 0 for s in profile.services if s in services)
+    standard = sum(services[s].standard_total for s in profile.services if s in services)
     if standard <= profile.host_budget:
         return None
     return ConfigIssue(

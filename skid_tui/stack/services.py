@@ -54,6 +54,7 @@ def build_service(
         has_healthcheck=_has_healthcheck(node.get("healthcheck"), issues),
         depends_on=_depends_on(node.get("depends_on"), issues),
         named_volumes=named_volumes(node.get("volumes")),
+        replicas=_replicas(name, node, issues),
     )
 
 
@@ -217,3 +218,19 @@ def depends_on_locations(node: YNode) -> dict[str, YNode]:
     if deps is None or not isinstance(deps.value, dict):
         return {}
     return dict(deps.value)
+
+
+def _replicas(name: str, node: YNode, issues: list[ConfigIssue]) -> int:
+    """How many containers compose runs: `deploy.replicas`, else `scale`, else 1 (0 is allowed: none)."""
+    deploy = node.get("deploy")
+    for holder, key in ((deploy, "replicas"), (node, "scale")):
+        value = holder.get(key) if holder is not None else None
+        if value is None or value.value is None:
+            continue
+        raw = value.value
+        if isinstance(raw, bool) or not (isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit())):
+            issues.append(issue_at(value, f"{name}: {key} is {describe(raw)}", "expected a whole number of containers"))
+            return 1
+        return int(raw)
+    return 1
+

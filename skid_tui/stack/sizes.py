@@ -6,7 +6,7 @@ import math
 import re
 
 # docker/go-units RAMInBytes: the grammar compose uses for mem_limit, memory, shm_size...
-_SIZE_RE = re.compile(r"^(\d+)(?:\.(\d+))? ?([kmgtp])?i?b?$", re.IGNORECASE)
+_SIZE_RE = re.compile(r"^(\d*)(?:\.(\d+))? ?([kmgtp])?i?b?$", re.IGNORECASE)  # `.5g` as compose reads it
 _UNIT_SHIFT = {"": 0, "k": 10, "m": 20, "g": 30, "t": 40, "p": 50}
 
 SIZE_EXPECTED = "expected a number with an optional unit: b, k, kb, m, mb, g, gb"
@@ -29,9 +29,9 @@ def parse_size(value: str | int) -> int:
     if not isinstance(value, str):
         raise ValueError(f"malformed size {value!r}")
     m = _SIZE_RE.match(value)
-    if not m:
+    if not m or not (m.group(1) or m.group(2)):
         raise ValueError(f"malformed size {value!r}")
-    whole, frac, unit = m.group(1), m.group(2), (m.group(3) or "").lower()
+    whole, frac, unit = m.group(1) or "0", m.group(2), (m.group(3) or "").lower()
     shift = _UNIT_SHIFT[unit]
     if frac is None:
         return int(whole) << shift  # exact for whole numbers, however large

@@ -85,5 +85,7 @@ def test_skid_reads_the_case_as_compose_does(name):
     for service, svc in services.items():
         theirs, ours = oracle_budget(svc), skid_budget(stack.services[service])
         assert ours == theirs, f"{shown}\n{service}: compose {theirs}, skid {ours}"
+        replicas = (svc.get("deploy") or {}).get("replicas") or svc.get("scale") or 1
+        assert stack.services[service].replicas == replicas, f"{shown}\n{service}: compose x{replicas}"
     _, started, _ = oracle(case, env, all_profiles=False)
     assert sorted(stack.profiles["default"].services) == sorted(started), shown

@@ -82,3 +82,16 @@ def test_no_budget_service_needs_nothing():
     stack.services["go"] = replace(stack.services["go"], budget=Budget())
     need = need_of(stack, "go", {})
     assert (need.expected, need.maximum) == (0, 0)
+
+
+def test_a_service_with_replicas_counts_once_per_container():
+    from pathlib import Path
+
+    from skid_tui.stack import load_stack
+
+    case = Path(__file__).parent / "data" / "compose_cases" / "replicas-and-scale" / "compose.yml"
+    stack = load_stack([case], None, environ={})
+    assert (stack.services["worker"].replicas, stack.services["scaled"].replicas) == (3, 2)
+    assert stack.profile_totals(stack.profiles["default"]) == (0, (3 * 256 + 2 * 128) * 1024**2)
+    plan = plan_profile(stack, stack.profiles["default"], running=set(), used={}, engine_total=None, peaks={})
+    assert plan.maximum_total == (3 * 256 + 2 * 128) * 1024**2
