@@ -119,7 +119,7 @@ class ServiceView:
     wanted: bool
     tone: Tone
     exit_code: int | None = None
-    replicas: str = ""  # "2/3 running" when scaled
+    replicas: str = ""  # "x3 · 2/3 running" when scaled
     engine: str = "connected"  # connected, connecting, unreachable, lost
     oom: bool = False
     resources: ResourceView | None = None
@@ -250,9 +250,12 @@ def service_view(
             tone = "bad"
     if pending and tone in ("ok", "off"):
         tone = "warn"  # something is about to change: yellow until it has
-    replicas = ""
+    counts = []
+    if spec.replicas != 1:
+        counts.append(f"x{spec.replicas}")  # compose runs that many: its budget counts that many times
     if len(containers) > 1:
-        replicas = f"{sum(1 for x in containers if x.is_running)}/{len(containers)} running"
+        counts.append(f"{sum(1 for x in containers if x.is_running)}/{len(containers)} running")
+    replicas = " · ".join(counts)
     return ServiceView(
         name=spec.name,
         state=state,

@@ -27,8 +27,8 @@ def test_uptime_is_coarse(seconds, text):
     assert format_uptime(seconds) == text
 
 
-def view(service="postgres", containers=(), profile="minimal", engine="connected"):
-    stack = demo_stack()
+def view(service="postgres", containers=(), profile="minimal", engine="connected", stack=None):
+    stack = stack or demo_stack()
     return service_view(stack.services[service], containers, profile=stack.profiles[profile],
                         engine_state=engine, now=NOW)
 
@@ -78,6 +78,16 @@ def test_membership():
 def test_replicas():
     v = view(containers=(container("postgres"), container("postgres", number=2, state="exited")))
     assert v.replicas == "1/2 running"
+
+
+def test_declared_replicas_are_said_with_the_containers_that_run():
+    from dataclasses import replace as dc_replace
+
+    stack = demo_stack()
+    stack.services["postgres"] = dc_replace(stack.services["postgres"], replicas=3)
+    v = view(stack=stack, containers=(container("postgres"), container("postgres", number=2, state="exited")))
+    assert v.replicas == "x3 · 1/2 running"
+    assert view(stack=stack).replicas == "x3"
 
 
 def test_tone_table():
