@@ -105,6 +105,7 @@ class ServiceSpec:
     depends_on: tuple[str, ...] = ()
     named_volumes: tuple[str, ...] = ()  # compose names of the named volumes it mounts (its data)
     replicas: int = 1  # containers compose runs for it (`deploy.replicas`, else `scale`)
+    provider: str | None = None  # `provider: {type: ...}`: no container, compose asks the provider
 
     @property
     def standard_total(self) -> int:

@@ -37,10 +37,12 @@ def build_service(
         return None
     image = _string(node, "image", "an image name such as postgres:15-alpine", issues)
     build = _build(node.get("build"), project_dir, variables, issues)
-    if all(n is None or n.value is None for n in (node.get("image"), node.get("build"))):
+    provider = _provider(node)
+    _env_files(name, node.get("env_file"), project_dir, issues)
+    if provider is None and all(n is None or n.value is None for n in (node.get("image"), node.get("build"))):
         issues.append(
             ConfigIssue(
-                location, f"{name}: service has neither an image nor a build", "expected image: or build:"
+                location, f"{name}: service has neither an image nor a build", "expected image:, build: or provider:"
             )
         )
     return ServiceSpec(
@@ -55,6 +57,7 @@ def build_service(
         depends_on=_depends_on(node.get("depends_on"), issues),
         named_volumes=named_volumes(node.get("volumes")),
         replicas=_replicas(name, node, issues),
+        provider=provider,
     )
 
 
@@ -233,4 +236,32 @@ def _replicas(name: str, node: YNode, issues: list[ConfigIssue]) -> int:
             return 1
         return int(raw)
     return 1
+
+
+def _provider(node: YNode) -> str | None:
+    """`provider: {type: ...}`: a service compose delegates to a provider, with no container of its own."""
+    provider = node.get("provider")
+    if provider is None or not isinstance(provider.value, dict):
+        return None
+    kind = provider.get("type")
+    return str(kind.value) if kind is not None and kind.value is not None else "provider"
+
+
+def _env_files(name: str, node: YNode | None, project_dir: Path, issues: list[ConfigIssue]) -> None:
+    """Each `env_file:` that compose requires must exist (compose refuses to run without it)."""
+    if node is None or node.value is None:
+        return
+    entries = node.value if isinstance(node.value, list) else [node]
+    for entry in entries:
+        path_node, required = entry, True
+        if isinstance(entry.value, dict):
+            path_node = entry.get("path") or entry
+            req = entry.get("required")
+            required = not (req is not None and req.value in (False, "false", "False"))
+        if not isinstance(path_node.value, str) or not required:
+            continue
+        path = Path(path_node.value).expanduser()
+        if not (path if path.is_absolute() else project_dir / path).is_file():
+            issues.append(issue_at(path_node, f"{name}: env file {path_node.value} not found",
+                                   "expected an existing file, or required: false"))
 

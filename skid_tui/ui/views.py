@@ -223,6 +223,8 @@ def service_view(
     if c is None:
         state, health, uptime, exit_code, oom = "not created", "none", "", None, False
         image = spec.image or (f"build {spec.build.context.name}" if spec.build else "")
+        if spec.provider is not None:
+            image = f"provider {spec.provider}: no container of its own"
         ports = ports_text([(p.host_ip, p.host_port, p.container_port, p.protocol) for p in spec.ports])
     else:
         state = c.state
