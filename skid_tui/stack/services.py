@@ -42,7 +42,7 @@ def build_service(
     if provider is None and all(n is None or n.value is None for n in (node.get("image"), node.get("build"))):
         issues.append(
             ConfigIssue(
-                location, f"{name}: service has neither an image nor a build", "expected image:, build: or provider:"
+                location, f"{name}: service has neither an image nor a build", "expected image: or build:"
             )
         )
     return ServiceSpec(
