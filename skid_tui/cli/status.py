@@ -27,6 +27,7 @@ def check_report(stack: Stack) -> dict[str, Any]:
     return {
         "project": stack.project,
         "compose_files": [str(f) for f in stack.compose_files],
+        "files_read": [{"path": path, "as": why} for path, why in stack.sources],
         "profiles_dir": str(stack.profiles_dir) if stack.profiles_dir else None,
         "services": {
             name: {
@@ -61,6 +62,10 @@ def cmd_check(stack: Stack, as_json: bool, out: Console) -> int:
         return 0
     out.print(Text.assemble((stack.project, "bold"), f": {len(stack.services)} services from "
                             f"{', '.join(str(f) for f in stack.compose_files)}"), soft_wrap=True)
+    extra = [(path, why) for path, why in stack.sources if why != "compose file"]
+    if extra:
+        out.print(Text("also read: " + ", ".join(f"{path} ({why})" for path, why in extra), style="dim"),
+                  soft_wrap=True)
     services = Table(title="Services", title_justify="left", box=None, pad_edge=False)
     for col, justify in (("service", "left"), ("standard", "right"), ("maximum", "right"),
                          ("cpus res/limit", "right"), ("profiles", "left")):

@@ -42,6 +42,7 @@ class ComposeProject:
     warnings: tuple[ConfigIssue, ...] = ()
     doc: YamlDoc = field(default_factory=lambda: YamlDoc({}))  # merged data with locations
     active_profiles: tuple[str, ...] = ()  # COMPOSE_PROFILES (the environment, else .env): what plain `up` enables
+    sources: tuple[tuple[str, str], ...] = ()  # (file, why it was read): the compose files, .env, extends, include
 
 
 @dataclass(frozen=True)
@@ -136,10 +137,15 @@ def read_compose(
     shape_issues: list[ConfigIssue] = []  # said only where no reader of the field says something more precise
     others: dict[Path, YNode | None] = {}  # files that services extend, loaded once
 
-    def load_other(other: Path) -> YNode | None:
+    sources: list[tuple[str, str]] = [(d, "compose file") for d in displays]  # every file read, and why
+    if (paths[0].parent / ".env").is_file():
+        sources.append((dotenv_display, "variables"))
+
+    def load_other(other: Path, why: str = "extends") -> YNode | None:
         other = Path(os.path.abspath(other))
         if other not in others:
             display = os.path.relpath(other) if other.is_relative_to(Path.cwd()) else str(other)
+            sources.append((display, why))
             tree, file_issues = load_tree(other, display=display, kind="compose file", services_key="services")
             issues.extend(file_issues)
             if tree is not None and isinstance(tree.value, dict):
@@ -170,7 +176,8 @@ def read_compose(
         check_shape(tree, shape_issues, empty_values=not trees)  # an override file's `key:` leaves the value
         directory = Path(os.path.abspath(path)).parent
         resolve_extends(tree, directory, load_other, issues)
-        resolve_includes(tree, directory, load_other, lambda t, d: resolve_extends(t, d, load_other, issues), issues)
+        resolve_includes(tree, directory, lambda p: load_other(p, "include"),
+                         lambda t, d: resolve_extends(t, d, load_other, issues), issues)
         trees.append(tree)
     issues.extend(missing_variable_warnings(missing))
     merged = merge_files(trees) if trees else YNode({}, start)
@@ -240,5 +247,6 @@ def read_compose(
         warnings=tuple(i for i in issues if i.severity == "warning"),
         doc=to_doc(merged),
         active_profiles=tuple(p.strip() for p in variables.get("COMPOSE_PROFILES", "").split(",") if p.strip()),
+        sources=tuple(sources),
     )
     return ComposeRead(result, issues, names if readable else None, redactions)

@@ -62,6 +62,7 @@ def load_stack(
         volume_names=volume_names,
         external_volumes=external,
         suites=suites,
+        sources=compose.project.sources,
     )
 
 

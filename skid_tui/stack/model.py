@@ -187,6 +187,7 @@ class Stack:
     volume_names: dict[str, str] = field(default_factory=dict)  # compose volume -> the engine's name
     external_volumes: frozenset[str] = frozenset()  # volumes compose does not own (never removed by skid)
     suites: dict[str, TestSuite] = field(default_factory=dict)  # `x-skid-tests:`, in file order
+    sources: tuple[tuple[str, str], ...] = ()  # (file, why it was read), in the order read
 
     def engine_volumes(self, service: str) -> list[str]:
         """The engine names of a service's own named volumes (`<project>_<name>` unless renamed)."""

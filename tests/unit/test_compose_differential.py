@@ -89,3 +89,24 @@ def test_skid_reads_the_case_as_compose_does(name):
         assert stack.services[service].replicas == replicas, f"{shown}\n{service}: compose x{replicas}"
     _, started, _ = oracle(case, env, all_profiles=False)
     assert sorted(stack.profiles["default"].services) == sorted(started), shown
+
+
+def test_skid_check_says_which_files_it_read_and_why(capsys):
+    from skid_tui.cli.main import main
+
+    assert main(["--compose", str(CASES / "extends-file" / "compose.yml"), "check", "--json"]) == 0
+    read = json.loads(capsys.readouterr().out)["files_read"]
+    assert [(Path(f["path"]).name, f["as"]) for f in read] == [("compose.yml", "compose file"),
+                                                                ("common.yml", "extends")]
+    assert main(["--compose", str(CASES / "include" / "compose.yml"), "check"]) == 0
+    assert "kafka.yml (include)" in capsys.readouterr().out
+
+
+def test_a_typo_in_a_budget_key_is_an_error_at_its_line():
+    env = {"PATH": os.environ.get("PATH", "")}
+    for case, line in (("budget-key-typo", "5:5: services.api: unknown key 'mem_limt' (did you mean 'mem_limit'?)"),
+                       ("limits-typo", "6:9: services.api.deploy.resources: unknown key 'limit' "
+                                       "(did you mean 'limits'?)")):
+        with pytest.raises(ConfigError) as info:
+            load_stack([CASES / case / "compose.yml"], None, environ=env)
+        assert [str(i) for i in info.value.issues] == [f"{CASES / case / 'compose.yml'}:{line}"]
