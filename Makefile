@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # A quick stats run (BENCH_ARGS=--quick) makes `make bench` a quick log run too: one run per path, printed only.
 LOG_BENCH_ARGS ?= $(if $(findstring --quick,$(BENCH_ARGS)),--runs 1 --no-write)
 
-.PHONY: install lint test bench bench-stats bench-logs demo demo-down run screenshots engine-up engine-down clean
+.PHONY: install lint test bench bench-check bench-stats bench-logs demo demo-down run screenshots engine-up engine-down clean
 
 $(VENV)/.installed: pyproject.toml scripts/install-compose.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,14 +36,19 @@ test: install
 	scripts/engine.sh up && \
 	DOCKER_HOST=$(ENGINE_HOST) PATH=$(BIN):$$PATH $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## bench: both benchmarks below, into docs/performance.md (the stats one first: it rewrites the whole file,
+## bench: the benchmarks below, into docs/performance.md (the stats one first: it rewrites the whole file,
 ## the log one then puts its own section back). Stops the engine afterwards only if it started it.
 bench: install
 	@already_up=0; scripts/engine.sh status >/dev/null 2>&1 && already_up=1; \
 	if [ $$already_up = 0 ]; then trap 'scripts/engine.sh down' EXIT; fi; \
 	scripts/engine.sh up && \
 	DOCKER_HOST=$(ENGINE_HOST) $(BIN)/python benchmarks/stats_bench.py $(BENCH_ARGS) && \
-	DOCKER_HOST=$(ENGINE_HOST) $(BIN)/python benchmarks/log_bench.py $(LOG_BENCH_ARGS)
+	DOCKER_HOST=$(ENGINE_HOST) $(BIN)/python benchmarks/log_bench.py $(LOG_BENCH_ARGS) && \
+	$(BIN)/python benchmarks/check_bench.py $(if $(findstring --quick,$(BENCH_ARGS)),--runs 3 --no-write)
+
+## bench-check: what loading a stack costs (`skid check`, beside `docker-compose config`); no engine needed
+bench-check: install
+	$(BIN)/python benchmarks/check_bench.py
 
 ## bench-stats: the dashboard against `docker stats` on the private engine (N = 8 and 50);
 ## BENCH_ARGS=--quick for a short run.
