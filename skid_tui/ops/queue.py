@@ -6,8 +6,8 @@ the queue keeps, per service, whether it will run once everything queued is done
 toggle is resolved against that. A failed or cancelled operation does not block the next one.
 
 No Textual here: the runner is a blocking function run on a worker thread (`run_operation`, or a fake in
-the tests) and what happens is told to a listener: `started` from that thread, `queued`, `output` (lines
-in batches, every `flush` seconds while it runs) and `finished` on the event loop.
+the tests) and what happens is told to a listener, always on the event loop and in order: `queued`,
+`started`, `output` (lines in batches, every `flush` seconds while it runs), `finished`.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ OUTPUT_FLUSH = 0.1  # seconds: output reaches the listener in batches, not a cal
 
 class QueueListener(Protocol):
     def queued(self, op: Operation) -> None: ...
-    def started(self, op: Operation, command: str) -> None: ...  # from the worker thread
-    def output(self, op: Operation, lines: list[str]) -> None: ...  # on the event loop
-    def finished(self, result: OperationResult) -> None: ...  # on the event loop
+    def started(self, op: Operation, command: str) -> None: ...
+    def output(self, op: Operation, lines: list[str]) -> None: ...
+    def finished(self, result: OperationResult) -> None: ...
 
 
 class OperationQueue:
@@ -125,7 +125,10 @@ class OperationQueue:
                 await asyncio.sleep(self.flush)
                 flush()
 
-        progress = Progress(started=lambda command: self.listener.started(op, command), line=line)
+        loop = asyncio.get_running_loop()
+        # The runner says its command on the worker thread; the listener hears it on the loop, before the end.
+        progress = Progress(started=lambda command: loop.call_soon_threadsafe(self.listener.started, op, command),
+                            line=line)
         self._progress = progress
         flusher = asyncio.ensure_future(flush_now_and_then())
         started = time.monotonic()

@@ -95,7 +95,7 @@ class Lifecycle:
                                    f"{how_it_ended(result.compose.killed)}")
         return result
 
-    # -- what the queue tells (QueueListener) -------------------------------------------------------------
+    # -- what the queue tells (QueueListener), on the event loop, in order ----------------------------------
 
     def queued(self, op: Operation) -> None:
         self.app.show_activity()
@@ -103,19 +103,13 @@ class Lifecycle:
         self.app.refresh_panels(list(op.services))
 
     def started(self, op: Operation, command: str) -> None:
-        self._on_loop(self._started, op, command)
-
-    def _started(self, op: Operation, command: str) -> None:
         self.app.say(f"$ {command}")
         self.app.refresh_panels(list(op.services))
 
     def output(self, op: Operation, lines: list[str]) -> None:
-        self._on_loop(self.app.activity_output, lines)
+        self.app.activity_output(lines)
 
     def finished(self, result: OperationResult) -> None:
-        self._on_loop(self._finished, result)  # after the output lines still on their way
-
-    def _finished(self, result: OperationResult) -> None:
         op = result.op
         if result.ok:
             done = f"✓ {op.describe()}: done in {seconds_text(result.seconds)}"
