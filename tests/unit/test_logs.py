@@ -469,7 +469,9 @@ def test_a_slow_pattern_searches_a_long_line_within_the_budget_and_learns_how_fa
     started = time.perf_counter()
     result = scan(matcher, 0, ["x" * MAX_LINE] * 50)
     assert result is not None and result.complete and result.stats.slow == 50
-    assert time.perf_counter() - started < 50 * LINE_BUDGET
+    # Bounded, not benchmarked: unbounded, these 50 lines take minutes; twice the budget leaves room for a
+    # busy CI machine (one line's search can overrun its budget before the matcher has learned its limit).
+    assert time.perf_counter() - started < 50 * LINE_BUDGET * 2
 
 
 def test_a_quick_pattern_searches_all_of_a_long_line_and_a_stretch_end_is_not_a_line_end():
