@@ -37,12 +37,14 @@ services:
     logging:
       driver: json-file
       options: {max-size: "20k", max-file: "4"}
+    # 100 lines (under half a 20k file) every 0.1 s, 12 rotations in all: the engine keeps 4 files, so the
+    # reader may pause a second on a busy machine and still find every line (faster, a pause loses a file).
     command:
       - sh
       - -c
       - |
         sleep 2
-        i=0; while [ $$i -lt 3000 ]; do i=$$((i+1)); echo "rotating line $$i"; [ $$((i % 300)) = 0 ] && sleep 0.1; done
+        i=0; while [ $$i -lt 3000 ]; do i=$$((i+1)); echo "rotating line $$i"; [ $$((i % 100)) = 0 ] && sleep 0.1; done
         sleep 1
 """
 
