@@ -11,40 +11,37 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from skid_tui.engine.client import Engine
 from skid_tui.engine.testrun import SuiteResult, run_suite
 from skid_tui.stack import Stack
 
-R = TypeVar("R")
-
 
 @dataclass(frozen=True)
-class Ended(Generic[R]):
-    """One item run in turn: its result, or None and why it did not run (cancelled first, or it broke)."""
+class SuiteEnded:
+    """One suite run in turn: its result, or None and why it did not run (cancelled first, or it broke)."""
 
     name: str
-    result: R | None
+    result: SuiteResult | None
     error: str = ""
 
 
 def suites_in_turn(engine: Engine, stack: Stack, names: Sequence[str], limit: int,
                    cancels: Mapping[str, threading.Event], *, started: Callable[[str], None] = lambda _: None,
-                   lines: Callable[[str, list[str]], None] = lambda _n, _l: None) -> Iterator[Ended[SuiteResult]]:
+                   lines: Callable[[str, list[str]], None] = lambda _n, _l: None) -> Iterator[SuiteEnded]:
     """Each named suite, one after another, each in a fresh container with `limit` bytes of memory. A suite
     whose cancel is set before its turn does not run; one that breaks ends with the reason and the next
     still runs."""
     for name in names:
         cancel = cancels[name]
         if cancel.is_set():
-            yield Ended(name, None, "cancelled before it started")
+            yield SuiteEnded(name, None, "cancelled before it started")
             continue
         started(name)
         try:
             result = run_suite(engine, stack, stack.suites[name], limit, lambda texts, n=name: lines(n, texts),
                                cancel)
         except Exception as exc:  # the item must end and say so, and the next one still runs
-            yield Ended(name, None, f"it failed: {exc!r}")
+            yield SuiteEnded(name, None, f"it failed: {exc!r}")
             continue
-        yield Ended(name, result)
+        yield SuiteEnded(name, result)

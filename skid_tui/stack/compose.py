@@ -129,6 +129,7 @@ def read_compose(
     dotenv_display = str(Path(displays[0]).parent / ".env")
     dotenv, issues = read_dotenv(paths[0].parent / ".env", dotenv_display, env)
     variables = {**dotenv, **env}  # the process environment wins over .env
+    variables.setdefault("PWD", os.getcwd())  # as compose: `${PWD}` is the working directory when unset
 
     trees: list[YNode] = []
     readable = True

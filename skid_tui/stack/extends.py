@@ -35,11 +35,11 @@ class _Resolver:
     def __init__(self, load: Loader, issues: list[ConfigIssue]) -> None:
         self.load = load
         self.issues = issues
-        self.done: dict[tuple[Path, str], YNode] = {}
+        self.done: dict[tuple[int, str], YNode] = {}
 
-    def resolve(self, services: YNode, directory: Path, name: str, chain: tuple[tuple[Path, str], ...]) -> YNode:
+    def resolve(self, services: YNode, directory: Path, name: str, chain: tuple[tuple[int, str], ...]) -> YNode:
         node: YNode = services.value[name]
-        key = (directory, name)
+        key = (id(services), name)  # per file: two files in one directory may both have a `common`
         if key in self.done:
             return self.done[key]
         ext = node.get("extends") if isinstance(node.value, dict) else None

@@ -19,7 +19,7 @@ _BY_TARGET = ("volumes",)
 # Written as a list of `KEY=VALUE` or as a mapping; merged by key, so both become a mapping first.
 _KEYED_LISTS = (("environment",), ("labels",), ("build", "args"))
 _STRING_OR_LIST = ("dns", "tmpfs")
-_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
 
 def merge_files(trees: list[YNode]) -> YNode:
@@ -129,6 +129,20 @@ def _union(base: list[YNode], over: list[YNode]) -> list[YNode]:
     return out
 
 
+def volume_source(node: YNode) -> str | None:
+    """The named volume a volume entry mounts (`data:/x`, or the long form with type volume); None for a bind
+    mount (a path), an anonymous volume, or an entry that is not one."""
+    if isinstance(node.value, dict):
+        kind, src = node.get("type"), node.get("source")
+        if kind is not None and kind.value == "volume" and src is not None and isinstance(src.value, str):
+            return src.value or None
+        return None
+    if not isinstance(node.value, str) or WINDOWS_DRIVE.match(node.value):
+        return None
+    head, sep, _ = node.value.partition(":")
+    return head if sep and head and not head.startswith(("/", ".", "~", "$")) else None
+
+
 def volume_target(node: YNode) -> str | None:
     """The container path of a volume entry, short (`src:/target:ro`) or long (`target:`) syntax."""
     if isinstance(node.value, dict):
@@ -137,7 +151,7 @@ def volume_target(node: YNode) -> str | None:
     if not isinstance(node.value, str):
         return None
     parts = node.value.split(":")
-    if _WINDOWS_DRIVE.match(node.value) and len(parts) > 1:
+    if WINDOWS_DRIVE.match(node.value) and len(parts) > 1:
         parts = [f"{parts[0]}:{parts[1]}", *parts[2:]]  # `C:\data:/data`: the drive's colon
     return parts[1] if len(parts) > 1 else parts[0]
 

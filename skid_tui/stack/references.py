@@ -4,10 +4,9 @@ claim one container_name. Each is an error at the line that names it, as compose
 
 from __future__ import annotations
 
+from .merge import WINDOWS_DRIVE, volume_source
 from .model import ConfigIssue
 from .yamlloc import YNode
-
-_BIND_PREFIXES = ("/", ".", "~", "$")
 
 
 def _declared(merged: YNode, key: str) -> set[str]:
@@ -66,25 +65,15 @@ def _volumes(name: str, service: YNode, declared: set[str], issues: list[ConfigI
     if node is None or not isinstance(node.value, list):
         return
     for item in node.value:
-        source: str | None = None
-        if isinstance(item.value, str):
+        if isinstance(item.value, str) and not WINDOWS_DRIVE.match(item.value):
             parts = item.value.split(":")
-            if "" in parts[:2] and len(parts) > 1 and not (len(parts[0]) == 1 and parts[0].isalpha()):
+            if len(parts) > 1 and "" in parts[:2]:
                 issues.append(ConfigIssue(item.where, f"{name}: malformed volume '{item.value}': an empty part "
                                           "between colons", "expected SOURCE:TARGET[:MODE], or TARGET"))
                 continue
-            if len(parts) > 1 and not parts[0].startswith(_BIND_PREFIXES) and not _windows_path(item.value):
-                source = parts[0]
-        elif isinstance(item.value, dict):
-            kind, src = item.get("type"), item.get("source")
-            if kind is not None and kind.value == "volume" and src is not None and isinstance(src.value, str):
-                source = src.value
+        source = volume_source(item)
         if source and source not in declared:
             issues.append(_undefined(name, "volume", source, item, declared))
-
-
-def _windows_path(text: str) -> bool:
-    return len(text) > 2 and text[0].isalpha() and text[1] == ":" and text[2] in "\\/"
 
 
 def _named_items(name: str, node: YNode | None, kind: str, declared: set[str], issues: list[ConfigIssue]) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .budget import resolve_budget
 from .checks import describe, issue_at, wrong_type
+from .merge import volume_source
 from .model import BuildSpec, ConfigIssue, PortSpec, ServiceSpec
 from .ports import SHORT_EXPECTED, PortError, parse_port, parse_port_mapping
 from .yamlloc import YNode
@@ -69,21 +70,7 @@ def named_volumes(node: YNode | None) -> tuple[str, ...]:
     """
     if node is None or not isinstance(node.value, list):
         return ()
-    names: list[str] = []
-    for item in node.value:
-        value = item.value
-        source = None
-        if isinstance(value, str):
-            head, sep, _ = value.partition(":")
-            if sep and head and not head.startswith(("/", ".", "~", "$")):
-                source = head
-        elif isinstance(value, dict):
-            kind, src = value.get("type"), value.get("source")
-            if kind is not None and kind.value == "volume" and src is not None and isinstance(src.value, str):
-                source = src.value
-        if source and source not in names:
-            names.append(source)
-    return tuple(names)
+    return tuple(dict.fromkeys(name for item in node.value if (name := volume_source(item))))
 
 
 def _string(parent: YNode, key: str, expected: str, issues: list[ConfigIssue]) -> str | None:

@@ -64,8 +64,9 @@ def skid_budget(spec) -> tuple:
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in CASES.iterdir() if p.is_dir()))
-def test_skid_reads_the_case_as_compose_does(name):
+def test_skid_reads_the_case_as_compose_does(name, monkeypatch):
     case = CASES / name
+    monkeypatch.chdir(case)  # both read from the case's directory, as a user runs them there
     env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/root"),
            "COMPOSE_PROJECT_NAME": "diff", **EXTRA_ENV.get(name, {})}
     valid, services, why = oracle(case, env, all_profiles=True)
