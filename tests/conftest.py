@@ -85,6 +85,17 @@ def engine() -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
+def up_d(engine: Engine) -> str:
+    """`up -d` as skid calls it on this engine: with `--no-recreate` on Podman (ops.compose says why)."""
+    return "up -d --no-recreate" if engine.info.kind == "Podman" else "up -d"
+
+
+@pytest.fixture(scope="session")
+def podman(engine: Engine) -> bool:
+    return engine.info.kind == "Podman"
+
+
+@pytest.fixture(scope="session")
 def compose_bin() -> str:
     found = shutil.which("docker-compose")
     if not found:

@@ -205,7 +205,8 @@ def _compose(stack: Stack, options: Options, compose_cmd: str | None, out: Conso
     """detect_compose once per command; ComposeNotFound ends the command (one line, exit 1)."""
     candidates = partial(engine_candidates, options.host)
     connected = engine.info.candidate if engine is not None else None
-    target = ComposeTarget.for_engine(stack, detect_compose(compose_cmd), engine_for_compose(connected, candidates))
+    target = ComposeTarget.for_engine(stack, detect_compose(compose_cmd), engine_for_compose(connected, candidates),
+                                      engine.info.kind if engine is not None else "")
     return Compose(out, target, candidates)
 
 

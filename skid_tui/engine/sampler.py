@@ -18,7 +18,7 @@ from skid_tui.engine import dockerapi
 from skid_tui.engine.cgroups import CgroupReader, locate
 from skid_tui.engine.client import ENGINE_ERRORS, Engine
 from skid_tui.engine.containers import ContainerSnapshot
-from skid_tui.engine.stats import StatsSample, sample_from_api
+from skid_tui.engine.stats import StatsSample, sample_from_api, sample_from_libpod
 
 StatsMode = Literal["auto", "cgroup", "api"]
 FIRST_READING_GAP = 0.25  # seconds between a new container's first two readings: enough for a CPU%
@@ -66,6 +66,7 @@ class StatsSampler:
         self._latest: dict[str, StatsSample] = {}  # API samples not yet handed over
         self._fallbacks: dict[str, str] = {}
         self._no_fast_path = fast_path_possible(engine) if mode != "api" else "API path chosen"
+        self._libpod = engine.info.kind == "Podman"
 
     # -- which containers -----------------------------------------------------------------------------
 
@@ -190,7 +191,12 @@ class StatsSampler:
         stream: dockerapi.Stream | None = None
         try:
             # docker-py's stats() gives a bare generator that cannot be closed from another thread.
-            response = dockerapi.open_stream(api, "GET", "/containers/{0}/stats", cid, params={"stream": True})
+            if self._libpod:
+                # Podman's compatible stream reads every 5 s and misreads CPU (engine.stats says why).
+                response = dockerapi.open_stream(api, "GET", "/libpod/containers/stats",
+                                                 params={"containers": cid, "stream": True, "interval": 1})
+            else:
+                response = dockerapi.open_stream(api, "GET", "/containers/{0}/stats", cid, params={"stream": True})
             payloads = json_lines(response) if response.raw.chunked else dockerapi.json_stream(api, response)
             stream = dockerapi.Stream(payloads, response)
             with self._lock:
@@ -199,7 +205,13 @@ class StatsSampler:
                     return
                 self._streams[cid] = stream
             for payload in stream:
-                sample = sample_from_api(payload, previous, time.monotonic(), cid)
+                if self._libpod:
+                    reports = payload.get("Stats") or ()
+                    if not reports:
+                        break  # gone or stopped (Podman says so with an empty report): the events say which
+                    sample = sample_from_libpod(reports[0], previous, time.monotonic(), cid)
+                else:
+                    sample = sample_from_api(payload, previous, time.monotonic(), cid)
                 if sample is None:
                     continue  # a stopped container's zero payload: the events stream will untrack it
                 first_complete = sample.cpu_percent is not None and (previous is None or previous.cpu_percent is None)

@@ -3,6 +3,11 @@
 CPU% = Δ container CPU time / Δ system CPU time x online CPUs x 100, so 100% is one full core (the API
 path); on the cgroup path Δ container CPU time / Δ wall time x 100, which is the same number. Memory used
 = usage - inactive_file (cgroup v2) or usage - total_inactive_file (cgroup v1), as `docker stats` shows it.
+
+Podman's Docker-compatible stats stream sends a reading every 5 s whatever `interval` says, and its system
+CPU time counts busy time only (a half-CPU burner reads 105-153% by the formula above). On Podman skid reads
+its own stats stream instead (`/libpod/containers/stats`, every second): CPU% = Δ container CPU time /
+Δ wall time x 100, as `podman stats` computes it.
 """
 
 from __future__ import annotations
@@ -136,4 +141,34 @@ def with_rates(sample: StatsSample, previous: StatsSample | None) -> StatsSample
         sample,
         net_rx_bps=rate(sample.net_rx, previous.net_rx, seconds),
         net_tx_bps=rate(sample.net_tx, previous.net_tx, seconds),
+    )
+
+
+def sample_from_libpod(
+    report: Mapping[str, Any], previous: StatsSample | None, at: float, container_id: str
+) -> StatsSample:
+    """A sample from one report of Podman's `GET /libpod/containers/stats` stream (one container's entry of
+    its `Stats` list). SystemNano is wall time, so CPU% is Δ CPU time / Δ wall time x 100."""
+    total = int(report.get("CPUNano") or 0)
+    wall = int(report.get("SystemNano") or 0)
+    percent = window = None
+    if previous is not None and previous.source == "api" and previous.system_ns and wall > previous.system_ns:
+        window = (wall - previous.system_ns) / 1e9
+        percent = cpu_percent(total - previous.cpu_total_ns, wall - previous.system_ns, 1)
+    return with_rates(
+        StatsSample(
+            container_id=container_id,
+            at=at,
+            mem_used=int(report.get("MemUsage") or 0),
+            mem_limit=int(report.get("MemLimit") or 0),
+            cpu_percent=percent,
+            cpu_total_ns=total,
+            system_ns=wall,
+            net_rx=int(report.get("NetInput") or 0),
+            net_tx=int(report.get("NetOutput") or 0),
+            pids=int(report.get("PIDs") or 0),
+            source="api",
+            cpu_window=window,
+        ),
+        previous,
     )

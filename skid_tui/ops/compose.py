@@ -16,6 +16,11 @@
   at). Except when that engine came from a docker context: compose reads the same context itself, with TLS
   settings that `DOCKER_HOST` alone would lose. When no engine answered but the user named one (`--host`,
   `DOCKER_HOST`), compose gets that one too, and says in its own words why it cannot reach it.
+- **recreate**: on Podman, `up` gets `--no-recreate`. docker-compose v2 compares a container's network ID
+  with the network's, and Podman's API answers with the network's name: every `up -d SERVICE` would
+  recreate each running dependency of SERVICE (a database restarted to start an API). The price: a
+  changed service definition is not applied by skid's start on Podman (`docker-compose up -d SERVICE`
+  by hand applies it).
 """
 
 from __future__ import annotations
@@ -66,10 +71,12 @@ class ComposeTarget:
     stack: Stack
     tool: ComposeTool
     env: Mapping[str, str] = field(default_factory=dict)
+    no_recreate: bool = False  # Podman: see "recreate" in the module docstring
 
     @classmethod
-    def for_engine(cls, stack: Stack, tool: ComposeTool, engine: EngineCandidate | None) -> ComposeTarget:
-        return cls(stack, tool, engine_env(engine))
+    def for_engine(cls, stack: Stack, tool: ComposeTool, engine: EngineCandidate | None,
+                   engine_kind: str = "") -> ComposeTarget:
+        return cls(stack, tool, engine_env(engine), no_recreate=engine_kind == "Podman")
 
     def call(self, *args: str, services: Iterable[str] = ()) -> ComposeCall:
         return ComposeCall(

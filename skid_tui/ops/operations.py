@@ -54,10 +54,11 @@ class Operation:
         return self.kind in (Kind.START, Kind.RESTART)
 
 
-def compose_args(kind: Kind, services: Sequence[str]) -> tuple[str, ...]:
-    """The compose command line of an operation (never one that deletes a volume)."""
+def compose_args(kind: Kind, services: Sequence[str], no_recreate: bool = False) -> tuple[str, ...]:
+    """The compose command line of an operation (never one that deletes a volume); `no_recreate` on Podman
+    (ops.compose says why)."""
     if kind == Kind.START:
-        return ("up", "-d", *services)
+        return ("up", "-d", *(("--no-recreate",) if no_recreate else ()), *services)
     if kind == Kind.STOP:
         return ("stop", *services)
     if kind == Kind.RESTART:
@@ -102,7 +103,7 @@ def run_operation(op: Operation, target: ComposeTarget, candidates: Callable[[],
     """Run it to its end (blocking). A data removal deletes its listed volumes only once compose removed the
     container; a failed or stopped removal keeps every one of them."""
     progress = progress or Progress()
-    call = target.call(*compose_args(op.kind, op.services), services=op.services)
+    call = target.call(*compose_args(op.kind, op.services, target.no_recreate), services=op.services)
     progress.started(shown(call))
     result = run(call, progress.line, progress.cancel)
     note = ""

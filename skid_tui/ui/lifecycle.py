@@ -87,8 +87,8 @@ class Lifecycle:
             return OperationResult(op, None, 0.0, error=self.compose_error or "no compose tool")
         info = self.app.model.engine.info
         engine = engine_for_compose(info.candidate if info is not None else None, self.app.candidates)
-        result = run_operation(op, ComposeTarget.for_engine(self.app.stack, tool, engine), self.app.candidates,
-                               progress)
+        target = ComposeTarget.for_engine(self.app.stack, tool, engine, info.kind if info is not None else "")
+        result = run_operation(op, target, self.app.candidates, progress)
         if result.stopped and self.quitting and result.compose is not None:
             # Said again on the terminal once the screen is gone.
             self.exit_lines.append(f"quit while {result.compose.call.short()} ran: "

@@ -66,7 +66,7 @@ def test_a_build_streams_its_steps_tags_the_image_and_a_second_build_hits_the_ca
     image = engine.api.inspect_image(tag)
     assert result.tag == tag and result.image_id == image["Id"]
     assert result.size_bytes == image["Size"] > 0
-    assert f"{tag}" in image["RepoTags"]
+    assert tag in {t.removeprefix("docker.io/") for t in image["RepoTags"]}  # Podman names it docker.io/...
 
     # .dockerignore kept the 32 MiB file and local-only/ out, but for the file it re-includes
     files = find_in_image(engine, tag)
@@ -100,7 +100,8 @@ def test_a_failing_build_names_its_step_and_the_cli_exits_non_zero(engine, build
     assert not result.ok and not result.cancelled
     assert result.failing_step == 'RUN echo "about to fail on purpose" >&2 && exit 3'
     assert (result.failing_step_number, result.steps) == (2, 3)
-    assert "returned a non-zero code: 3" in result.error
+    # Docker: "The command ... returned a non-zero code: 3"; Podman: "... while running runtime: exit status 3"
+    assert re.search(r"(returned a non-zero code|exit status):? 3$", result.error), result.error
     assert events[-1].kind == "error" and events[-1].step == 2
     assert any("about to fail on purpose" in e.text for e in events if e.kind == "output")
     with pytest.raises(docker.errors.ImageNotFound):
@@ -114,11 +115,11 @@ def test_a_failing_build_names_its_step_and_the_cli_exits_non_zero(engine, build
     assert re.search(r"^✓ app built in \d+\.\d s: skidtest-build/\S+-app:latest, [\d.]+ MiB", text, re.M), text
     assert "Step 2/3: RUN echo" in text
     assert re.search(r"^✗ broken failed at step 2/3 \(RUN echo \"about to fail on purpose\" >&2 && exit 3\) "
-                     r"after \d+\.\d s: The command .* returned a non-zero code: 3$", text, re.M), text
+                     r"after \d+\.\d s: .*(returned a non-zero code|exit status):? 3$", text, re.M), text
     assert text.rstrip().endswith("1 of 2 built; failed: broken")
 
 
-def test_a_cancelled_build_stops_at_once_and_leaves_no_build_container(engine, build_project):
+def test_a_cancelled_build_stops_at_once_and_leaves_no_build_container(engine, build_project, podman):
     cancel = threading.Event()
     running: list[str] = []
 
@@ -132,6 +133,11 @@ def test_a_cancelled_build_stops_at_once_and_leaves_no_build_container(engine, b
     result = build_service(engine, build_project.stack, "slow", on_event, cancel)
     assert result.cancelled and not result.ok and result.error == "cancelled"
     assert time.monotonic() - started < 15  # the step sleeps 60 s
+    if podman:
+        # Podman's build runs in buildah's own containers, which its Docker API neither names nor stops: the
+        # running step goes on to its end, then the build stops (README: Podman's limits).
+        assert not running
+        return
     assert running
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

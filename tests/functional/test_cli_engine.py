@@ -44,4 +44,4 @@ def test_status_table(engine, demo_project):
     assert out.returncode == 0, out.stderr
     redis = next(line for line in out.stdout.splitlines() if line.startswith("redis"))
     assert "running" in redis
-    assert "Docker Engine" in out.stdout.splitlines()[0]
+    assert engine.info.kind in out.stdout.splitlines()[0]  # "Docker Engine", "Podman"

@@ -56,17 +56,19 @@ async def test_header_names_the_engine_and_where_it_was_found(engine, demo_proje
         assert "(DOCKER_HOST)" in line and os.environ["DOCKER_HOST"] in line
 
 
-def private_engine_dir() -> Path:
-    """The engine `make test` started; refuse to stop any other."""
+def private_engine_dir() -> tuple[Path, str]:
+    """The engine `make test` started (its directory, and docker or podman); refuse to stop any other."""
     host = os.environ.get("DOCKER_HOST", "")
     assert host.startswith("unix://"), "engine tests run against the private engine's unix socket"
-    directory = Path(host[len("unix://"):]).parent
-    assert (directory / "dockerd.pid").exists(), f"{directory} is not an engine scripts/engine.sh started"
-    return directory
+    socket = Path(host[len("unix://"):])
+    kind = socket.stem  # scripts/engine.sh names the socket after the engine: docker.sock, podman.sock
+    assert (socket.parent / f"{kind}.pid").exists(), f"{socket} is not an engine scripts/engine.sh started"
+    return socket.parent, kind
 
 
-def engine_script(action: str, directory: Path) -> None:
-    env = {**os.environ, "ENGINE_DIR": str(directory), "SKID_SKIP_DEMO_IMAGES": "1"}
+def engine_script(action: str, engine_dir: tuple[Path, str]) -> None:
+    directory, kind = engine_dir
+    env = {**os.environ, "ENGINE_DIR": str(directory), "ENGINE": kind, "SKID_SKIP_DEMO_IMAGES": "1"}
     subprocess.run([str(REPO / "scripts" / "engine.sh"), action], env=env, check=True, capture_output=True,
                    timeout=120)
 
@@ -92,8 +94,12 @@ async def test_engine_lost_then_live_again_without_restarting_skid(engine, demo_
         await wait_until(pilot, lambda: app.engine_status.state == "connected", 10, "the engine back")
         assert time.monotonic() - started < 40
         assert not app.query_one("#engine-notice").display
-        # The daemon stopped its containers when it went down: the panel tells the engine's truth...
-        await wait_until(pilot, lambda: redis.view.state == "exited", 5, "redis exited after the restart")
-        # ...and is live again: a start outside skid shows up without restarting skid.
+        # Docker stopped its containers when it went down, Podman's outlive its API service (conmon keeps
+        # them): either way the panel tells the engine's truth...
+        after = "running" if directory[1] == "podman" else "exited"
+        await wait_until(pilot, lambda: redis.view.state == after, 5, f"redis {after} after the restart")
+        # ...and is live again: a change made outside skid shows up without restarting skid.
+        await asyncio.to_thread(demo_project.stop, "redis")
+        await wait_until(pilot, lambda: redis.view.state == "exited", 10, "redis stopped")
         await asyncio.to_thread(demo_project.up, "redis")
         await wait_until(pilot, lambda: redis.view.state == "running", 10, "redis running again")

@@ -79,13 +79,13 @@ def test_a_slow_engine_is_waited_for_by_status_and_monitor_alike(engine, demo_pr
     assert services["redis"]["mem_bytes"] > 0, services["redis"]
 
 
-def test_skid_up_stops_compose_at_its_deadline(engine, demo_project, short_dir):
+def test_skid_up_stops_compose_at_its_deadline(engine, demo_project, short_dir, up_d):
     script, pids_file = fake_compose(short_dir)
     env = {**demo_project.env, "SKID_COMPOSE_TIMEOUT": "2"}
     done, took = skid("--compose", str(DEMO), "-p", demo_project.name, "--compose-cmd", str(script),
                       "up", "redis", env=env)
     assert done.returncode == 1, done
-    assert f"skid: {script} up -d redis did not finish within 2 s: stopped it" in done.stderr.splitlines(), done
+    assert f"skid: {script} {up_d} redis did not finish within 2 s: stopped it" in done.stderr.splitlines(), done
     assert gone(read_pids(pids_file))
     assert took < 30, took
 
@@ -111,7 +111,8 @@ async def test_the_dashboard_says_what_it_waited_for_and_quits_at_once(demo_proj
         assert time.monotonic() - start < 3
 
 
-async def test_c_cancels_the_running_compose_command_and_quitting_ends_the_next(engine, demo_project, short_dir):
+async def test_c_cancels_the_running_compose_command_and_quitting_ends_the_next(engine, demo_project, short_dir,
+                                                                                   up_d):
     script, pids_file = fake_compose(short_dir)
     app = app_for(demo_project.name, compose_cmd=str(script))
     async with app.run_test(size=SIZE) as pilot:
@@ -126,17 +127,17 @@ async def test_c_cancels_the_running_compose_command_and_quitting_ends_the_next(
         assert gone(pids)
         log = log_text(app)
         assert "start redis (toggled): cancelling compose" in log, log
-        assert f"✗ start redis (toggled): {script} up -d redis cancelled: stopped it" in log, log
+        assert f"✗ start redis (toggled): {script} {up_d} redis cancelled: stopped it" in log, log
         # A second start, then quit while it runs: compose is stopped before the app goes, and said so.
         pids_file.unlink()
         await pilot.press("space")
         pids = await asyncio.to_thread(read_pids, pids_file)
         await pilot.press("q")
     assert gone(pids)
-    assert app.lifecycle.exit_lines == [f"quit while {script} up -d redis ran: stopped it"]
+    assert app.lifecycle.exit_lines == [f"quit while {script} {up_d} redis ran: stopped it"]
 
 
-async def test_the_dashboard_stops_compose_at_its_deadline(engine, demo_project, short_dir, monkeypatch):
+async def test_the_dashboard_stops_compose_at_its_deadline(engine, demo_project, short_dir, monkeypatch, up_d):
     monkeypatch.setenv("SKID_COMPOSE_TIMEOUT", "1")
     script, pids_file = fake_compose(short_dir, ignore_term=True)
     app = app_for(demo_project.name, compose_cmd=str(script))
@@ -147,7 +148,7 @@ async def test_the_dashboard_stops_compose_at_its_deadline(engine, demo_project,
         pids = await asyncio.to_thread(read_pids, pids_file)
         await wait_until(pilot, app.lifecycle.queue.idle, 15, "the deadline")
         assert gone(pids)
-        assert (f"✗ start redis (toggled): {script} up -d redis did not finish within 1 s: killed it (still "
+        assert (f"✗ start redis (toggled): {script} {up_d} redis did not finish within 1 s: killed it (still "
                 "running 5 s after SIGTERM)") in log_text(app)
 
 

@@ -45,7 +45,7 @@ def calls(log: Path) -> list[tuple[str, str]]:
     return [tuple(line.split("\t", 1)) for line in log.read_text().splitlines()]  # type: ignore[misc]
 
 
-def test_cli_and_dashboard_run_the_same_compose_calls(engine, compose_bin, demo_project, tmp_path):
+def test_cli_and_dashboard_run_the_same_compose_calls(engine, compose_bin, demo_project, tmp_path, up_d):
     script, log = recorder(tmp_path, compose_bin)
     common = ["--compose", str(DEMO), "--profiles", str(PROFILES), "-p", demo_project.name,
               "--compose-cmd", str(script)]
@@ -68,11 +68,11 @@ def test_cli_and_dashboard_run_the_same_compose_calls(engine, compose_bin, demo_
     assert engines == {os.environ["DOCKER_HOST"]}, engines  # both point compose at the engine skid watches
     head = f"--ansi never -p {demo_project.name} -f {DEMO}"
     assert [argv for _, argv in by_cli] == [
-        f"{head} up -d redis",
+        f"{head} {up_d} redis",
         f"{head} stop redis",
-        f"{head} --profile dev up -d go",
+        f"{head} --profile dev {up_d} go",
         f"{head} --profile dev stop go",
-        f"{head} up -d postgres redis minio api orchestrator binary-processor",
+        f"{head} {up_d} postgres redis minio api orchestrator binary-processor",
     ]
     assert by_dashboard == by_cli
 

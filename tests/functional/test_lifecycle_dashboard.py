@@ -54,7 +54,7 @@ def exec_out(engine, project: str, service: str, *cmd: str) -> str:
     return engine.api.exec_start(exec_id).decode()
 
 
-async def test_toggle_keeps_volume_data_and_shows_its_command(engine, demo_project):
+async def test_toggle_keeps_volume_data_and_shows_its_command(engine, demo_project, up_d):
     app = app_for(demo_project.name, [str(DEMO)], PROFILES, "minimal")
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot, app)
@@ -62,7 +62,7 @@ async def test_toggle_keeps_volume_data_and_shows_its_command(engine, demo_proje
         await pilot.press("space")
         assert panel.view.pending in ("start queued", "starting")
         await wait_until(pilot, lambda: panel.view.health == "healthy", 30, "postgres healthy")
-        assert "up -d postgres" in log_text(app) and "✓ start postgres" in log_text(app)
+        assert f"{up_d} postgres" in log_text(app) and "✓ start postgres" in log_text(app)
         await asyncio.to_thread(exec_out, engine, demo_project.name, "postgres", "sh", "-c",
                                 "echo keep-me > /var/lib/postgresql/data/skid-toggle")
 
