@@ -1,18 +1,22 @@
 # skid-tui: `make demo` and `make test` work on a fresh Debian machine (as root, offline but for package
-# registries). Both use a private Docker engine under ENGINE_DIR (scripts/engine.sh), never the system's.
+# registries). Both use a private engine under ENGINE_DIR (scripts/engine.sh), never the system's: Docker
+# Engine by default, Podman with ENGINE=podman (`make demo ENGINE=podman`). `make test` runs the engine tests on
+# both, one after the other (`make test-docker`, `make test-podman` alone).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
-ENGINE_DIR ?= /tmp/skid-engine
+ENGINE ?= docker
+export ENGINE
+ENGINE_DIR ?= $(if $(filter podman,$(ENGINE)),/tmp/skid-podman,/tmp/skid-engine)
 export ENGINE_DIR
-ENGINE_HOST := unix://$(ENGINE_DIR)/docker.sock
+ENGINE_HOST = unix://$(ENGINE_DIR)/$(ENGINE).sock
 DEMO := compose/demo.yml
 PYTEST_ARGS ?=
 # A quick stats run (BENCH_ARGS=--quick) makes `make bench` a quick log run too: one run per path, printed only.
 LOG_BENCH_ARGS ?= $(if $(findstring --quick,$(BENCH_ARGS)),--runs 1 --no-write)
 
-.PHONY: install lint test bench bench-check bench-stats bench-logs demo demo-down run screenshots engine-up engine-down clean
+.PHONY: install lint test test-docker test-podman test-engine bench bench-check bench-stats bench-logs demo demo-down run screenshots engine-up engine-down clean
 
 $(VENV)/.installed: pyproject.toml scripts/install-compose.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,10 +31,21 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-## test: lint, start the private engine, run every test, stop the engine again (also when tests fail)
-test: install
-	$(BIN)/ruff check .
-	$(BIN)/lint-imports
+## test: lint, every test on Docker (starting and stopping its private engine), then the engine tests on
+## Podman (the same); a failure on either fails it
+test: lint
+	$(MAKE) --no-print-directory test-engine ENGINE=docker ENGINE_DIR=/tmp/skid-engine
+	$(MAKE) --no-print-directory test-engine ENGINE=podman ENGINE_DIR=/tmp/skid-podman PYTEST_ARGS='-m engine $(PYTEST_ARGS)'
+
+## test-docker, test-podman: the same on one engine (every test on Docker; the engine tests on Podman)
+test-docker: lint
+	$(MAKE) --no-print-directory test-engine ENGINE=docker ENGINE_DIR=/tmp/skid-engine
+test-podman: lint
+	$(MAKE) --no-print-directory test-engine ENGINE=podman ENGINE_DIR=/tmp/skid-podman PYTEST_ARGS='-m engine $(PYTEST_ARGS)'
+
+# The private engine ENGINE up, the tests against it, the engine down again (also when tests fail) unless
+# it was up before.
+test-engine: install
 	@set -o pipefail; already_up=0; scripts/engine.sh status >/dev/null 2>&1 && already_up=1; \
 	if [ $$already_up = 0 ]; then trap 'scripts/engine.sh down' EXIT; fi; \
 	scripts/engine.sh up && \

@@ -78,6 +78,7 @@ class CgroupPaths:
     cpu_usage: Path
     pids: Path | None
     net_dev: Path
+    oom: Path | None = None  # the OOM kill counter: v1 memory.oom_control, v2 memory.events
 
 
 def locate(pid: int, container_id: str, proc: Path = Path("/proc"), mountinfo: str | None = None) -> CgroupPaths:
@@ -96,14 +97,14 @@ def locate(pid: int, container_id: str, proc: Path = Path("/proc"), mountinfo: s
         pids = _join(mounts["pids"], cgroups["pids"]) / "pids.current" if has_pids else None
         paths = CgroupPaths(1, mem / "memory.usage_in_bytes", mem / "memory.stat", mem / "memory.limit_in_bytes",
                             _join(mounts[cpu_key], cgroups[cpu_key]) / "cpuacct.usage", pids,
-                            proc / str(pid) / "net" / "dev")
+                            proc / str(pid) / "net" / "dev", mem / "memory.oom_control")
     elif "unified" in cgroups and "unified" in mounts:
         path = cgroups["unified"]
         if container_id not in path:
             raise LookupError(f"PID {pid} is not in the container's cgroup ({path})")
         base = _join(mounts["unified"], path)
         paths = CgroupPaths(2, base / "memory.current", base / "memory.stat", base / "memory.max", base / "cpu.stat",
-                            base / "pids.current", proc / str(pid) / "net" / "dev")
+                            base / "pids.current", proc / str(pid) / "net" / "dev", base / "memory.events")
     else:
         raise LookupError("no memory cgroup found for the container")
     return paths
@@ -134,6 +135,13 @@ def net_dev_totals(text: bytes) -> tuple[int, int]:
     return rx, tx
 
 
+def oom_kills(text: bytes) -> int | None:
+    """The `oom_kill` counter of memory.events (v2) or memory.oom_control (v1); None when the kernel has none."""
+    if not text.startswith(b"oom_kill ") and b"\noom_kill " not in text:
+        return None
+    return stat_value(text, b"oom_kill")
+
+
 class CgroupReader:
     """Keeps the container's cgroup files open and reads them once per tick (pread: no reopen, no path walk)."""
 
@@ -148,6 +156,10 @@ class CgroupReader:
                 path = getattr(paths, name)
                 if path is not None:
                     self._fds[name] = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            if paths.oom is not None:
+                # Kernels before 4.13 have no oom_kill line in v1's oom_control: then no counter, no error.
+                with contextlib.suppress(OSError):
+                    self._fds["oom"] = os.open(paths.oom, os.O_RDONLY | os.O_CLOEXEC)
             self.read()  # prove the files answer before anyone relies on them
         except BaseException:
             self.close()
@@ -168,6 +180,7 @@ class CgroupReader:
         cpu = int(self._read("cpu_usage")) if v1 else stat_value(self._read("cpu_usage"), b"usage_usec") * 1000
         pids = int(self._read("pids")) if "pids" in self._fds else 0
         rx, tx = net_dev_totals(self._read("net_dev"))
+        oom = oom_kills(self._read("oom")) if "oom" in self._fds else None
         wall = time.monotonic_ns()
         prev = self.previous
         # Readings closer than 0.1 s make a noisy CPU%: keep the older baseline and report none this time.
@@ -188,6 +201,7 @@ class CgroupReader:
                 pids=pids,
                 source="cgroup",
                 cpu_window=(wall - prev.system_ns) / 1e9 if prev else None,
+                oom_kills=oom,
             ),
             prev,
         )

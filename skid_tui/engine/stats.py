@@ -37,6 +37,9 @@ class StatsSample:
     net_rx_bps: float | None = None
     net_tx_bps: float | None = None
     cpu_window: float | None = None  # seconds the CPU% spans (a short first window is noisier)
+    # The kernel's count of OOM kills in the container's cgroup since it started (cgroup path only: v2
+    # memory.events, v1 memory.oom_control `oom_kill`); None where it cannot be read.
+    oom_kills: int | None = None
 
 
 def memory_used(memory_stats: Mapping[str, Any]) -> int:

@@ -29,7 +29,7 @@ from docker.utils.socket import frames_iter
 
 from skid_tui.engine import dockerapi
 from skid_tui.engine.builds import image_tag
-from skid_tui.engine.cgroups import locate
+from skid_tui.engine.cgroups import locate, oom_kills
 from skid_tui.engine.client import ENGINE_ERRORS, ONEOFF_LABEL, PROJECT_LABEL, Engine, describe_error
 from skid_tui.stack.model import Stack, TestSuite
 from skid_tui.stack.sizes import GIB, MIB, format_bytes, parse_size
@@ -161,6 +161,8 @@ class PeakMemory:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._fd: int | None = None
+        self._oom_fd: int | None = None
+        self.oom_kills = 0  # the kernel's OOM kill counter of the container's cgroup, as last read
         self._response: Any = None
 
     def start(self, pid: int) -> None:
@@ -177,6 +179,9 @@ class PeakMemory:
             else:
                 path, self.source = paths.mem_usage, "cgroup memory.current, sampled every 50 ms"
             self._fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            if paths.oom is not None:
+                with contextlib.suppress(OSError):
+                    self._oom_fd = os.open(paths.oom, os.O_RDONLY | os.O_CLOEXEC)
             self._read_cgroup()
             target = self._poll_cgroup
         except (OSError, LookupError, ValueError):
@@ -195,10 +200,11 @@ class PeakMemory:
             dockerapi.close_stream(self._response)
         if self._thread is not None:
             self._thread.join(timeout=2)
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._fd = None
+        for fd in (self._fd, self._oom_fd):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._fd = self._oom_fd = None
         return self.peak, self.source
 
     def _note(self, value: int) -> None:
@@ -208,6 +214,8 @@ class PeakMemory:
     def _read_cgroup(self) -> None:
         assert self._fd is not None
         self._note(int(os.pread(self._fd, 64, 0)))
+        if self._oom_fd is not None:
+            self.oom_kills = max(self.oom_kills, oom_kills(os.pread(self._oom_fd, 4096, 0)) or 0)
 
     def _poll_cgroup(self) -> None:
         while not self._stop.wait(_SAMPLE_SECONDS):
@@ -346,7 +354,9 @@ def run_suite(  # noqa: PLR0917 (the dashboard and the CLI call it with these, i
         exit_code = int(state.get("ExitCode", status.get("StatusCode", -1)))
         # Podman has not always set OOMKilled: a SIGKILL exit at the limit is the kernel's OOM killer too.
         at_limit = peak is not None and peak >= mem_limit * 0.95
-        oom = bool(state.get("OOMKilled")) or (exit_code == 137 and at_limit and not cancel.is_set())
+        # The kernel's counter also catches a worker process killed while the suite's main process lived on.
+        oom = (bool(state.get("OOMKilled")) or sampler.oom_kills > 0
+               or (exit_code == 137 and at_limit and not cancel.is_set()))
         if oom:
             # The last 50 ms before the kill are not sampled, and the cgroup goes with the container: a
             # container killed for reaching its limit reached it.

@@ -10,7 +10,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psutil
@@ -26,6 +26,8 @@ from skid_tui.stack import Profile, Stack, format_bytes
 RING = 120  # samples kept per service: two minutes at one a second
 HOST_HINT_AT = 0.8  # host memory use at which the dashboard names what to stop
 IDLE_CPU_PERCENT = 2.0  # an on-demand service below this much CPU is idle (its idle timeout runs)
+OOM_EVENT_SLACK = timedelta(seconds=3)  # an oom event this recent is the kill the counter now shows
+AT_LIMIT = 0.9  # a SIGKILL exit (137) after a reading this close to the memory limit is the OOM killer's
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,18 @@ class ServiceUsage:
 
     samples: deque[StatsSample] = field(default_factory=lambda: deque(maxlen=RING))
     peak_mem: int | None = None
+    # The last OOM kill: sticky until the container starts again. A kill that happened before skid watched
+    # (the kernel's counter was above zero at the first reading) has no time: oom_at is then when skid saw it
+    # and oom_time_known False.
     oom_at: datetime | None = None
+    oom_time_known: bool = True
+    oom_kills: int = 0  # kills counted since skid started watching (and those before, from the counter)
+    oom_counters: dict[str, int] = field(default_factory=dict)  # container id -> kernel counter last read
     last: StatsSample | None = None
+
+    def kill(self, at: datetime, count: int = 1, known: bool = True) -> None:
+        self.oom_kills += count
+        self.oom_at, self.oom_time_known = at, known
 
 
 @dataclass(frozen=True)
@@ -79,13 +91,15 @@ class ServiceResources:
     pids: int | None
     oom_at: datetime | None
     mem_history: tuple[int, ...] = ()
+    oom_kills: int = 0
+    oom_time_known: bool = True
     cpu_history: tuple[float, ...] = ()
     source: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         keys = ("service", "container", "state", "cpu_percent", "cpu_limit", "mem_bytes", "mem_limit_bytes",
                 "mem_standard_bytes", "mem_max_bytes", "budget_state", "peak_mem_bytes", "net_rx_bps",
-                "net_tx_bps", "pids")
+                "net_tx_bps", "pids", "oom_kills")
         out = {k: getattr(self, k) for k in keys}
         for k in ("cpu_percent", "net_rx_bps", "net_tx_bps"):
             if out[k] is not None:
@@ -164,12 +178,26 @@ class LiveModel:
         if c is None or not c.is_running:
             self.idle_since.pop(service, None)
         if update.event == "oom":
-            usage.oom_at = datetime.fromtimestamp(update.at, UTC)
-        elif c is not None and c.oom_killed and not c.is_running and usage.oom_at is None:
-            usage.oom_at = c.finished_at or self.clock()
+            at = datetime.fromtimestamp(update.at, UTC)
+            if c is not None and c.id in usage.oom_counters:
+                usage.oom_at, usage.oom_time_known = at, True  # the kernel's counter counts it
+            else:
+                usage.kill(at)
+        elif c is not None and not c.is_running and usage.oom_at is None and self._oom_exit(usage, c):
+            usage.kill(c.finished_at or self.clock())
         elif c is not None and c.state == "running" and usage.oom_at and c.started_at and c.started_at > usage.oom_at:
-            usage.oom_at = None  # it started again: the kill is history
+            usage.oom_at = None  # it started again: the kill is history (still counted)
         return {service}
+
+    @staticmethod
+    def _oom_exit(usage: ServiceUsage, c: ContainerSnapshot) -> bool:
+        """The container ended by an OOM kill: the engine says so, or (Podman says neither) it was SIGKILLed
+        (137) right after a reading close to its memory limit."""
+        if c.oom_killed:
+            return True
+        last = usage.last
+        return (c.state in ("exited", "dead") and c.exit_code == 137 and last is not None
+                and last.container_id == c.id and bool(last.mem_limit) and last.mem_used >= AT_LIMIT * last.mem_limit)
 
     def _apply_stats(self, batch: StatsBatch) -> set[str]:
         self.batches += 1
@@ -186,6 +214,7 @@ class LiveModel:
             if c is None or c.id != sample.container_id:
                 continue  # a second replica: counted in the totals, not drawn
             usage = self.usage.setdefault(service, ServiceUsage())
+            self._count_ooms(usage, sample)
             usage.samples.append(sample)
             usage.last = sample
             if usage.peak_mem is None or sample.mem_used > usage.peak_mem:
@@ -195,6 +224,24 @@ class LiveModel:
             self._track_idle(service, sample)
             changed.add(service)
         return changed
+
+    def _count_ooms(self, usage: ServiceUsage, sample: StatsSample) -> None:
+        """The kernel's own count: an increase is a kill (also one the container survived, a worker process
+        killed); above zero at the first reading, kills from before skid watched."""
+        if sample.oom_kills is None:
+            return
+        before = usage.oom_counters.get(sample.container_id)
+        usage.oom_counters[sample.container_id] = sample.oom_kills
+        now = self.clock()
+        # An oom event just before is one of these kills: its time is the kill's, and it was counted only
+        # when no counter of the container had been read yet.
+        event = usage.oom_at if usage.oom_at and usage.oom_time_known and now - usage.oom_at < OOM_EVENT_SLACK else None
+        if before is None:
+            past = sample.oom_kills - (1 if event else 0)
+            if past > 0:
+                usage.kill(now, past, known=False)
+        elif sample.oom_kills > before:
+            usage.kill(event or now, sample.oom_kills - before)
 
     def _track_idle(self, service: str, sample: StatsSample) -> None:
         if self.profile is None or self.profile.on_demand_for(service) is None or sample.cpu_percent is None:
@@ -270,6 +317,8 @@ class LiveModel:
             mem_standard_bytes=budget.mem_standard if budget else None,
             mem_max_bytes=budget.mem_max if budget else None,
             budget_state=budget_state(mem, budget, usage.oom_at is not None) if budget else None,
+            oom_kills=usage.oom_kills,
+            oom_time_known=usage.oom_time_known,
             peak_mem_bytes=usage.peak_mem,
             recorded_peak_bytes=self.peaks.recorded(self.stack.project, service) if self.peaks else None,
             net_rx_bps=sample.net_rx_bps if sample else None,

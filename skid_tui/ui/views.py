@@ -98,8 +98,20 @@ def resource_view(r: ServiceResources, width: int) -> ResourceView:
         cpu_style=usage_tone(fraction) or "",
         net_text=net,
         budget_state=r.budget_state,
-        oom_text=f"OOM-KILLED {r.oom_at.astimezone().strftime('%H:%M:%S')}" if r.oom_at else "",
+        oom_text=oom_text(r),
     )
+
+
+def oom_text(r: ServiceResources) -> str:
+    """The sticky OOM badge: "OOM-KILLED 10:42:01", "OOM-KILLED 3x, last 10:42:01", or for kills from before
+    skid watched (the kernel's counter), "OOM-KILLED 2x before skid watched"."""
+    if r.oom_at is None:
+        return ""
+    times = f"{r.oom_kills}x" if r.oom_kills > 1 else ""
+    if not r.oom_time_known:
+        return f"OOM-KILLED {times or '1x'} before skid watched"
+    at = r.oom_at.astimezone().strftime("%H:%M:%S")
+    return f"OOM-KILLED {times}, last {at}" if times else f"OOM-KILLED {at}"
 
 
 def budget_tone(state: str | None) -> Tone | None:

@@ -75,7 +75,7 @@ async def open_pane(pilot, app: SkidApp, service: str) -> LogPane:
     return app.query_one(f"#pane-logs-{service}-body", LogPane)
 
 
-async def test_escape_sequences_and_binary_from_a_container_are_shown_as_text(hostile_project):
+async def test_escape_sequences_and_binary_from_a_container_are_shown_as_text(hostile_project, podman):
     hostile_project.up("hostile")
     app = app_for(hostile_project)
     async with app.run_test(size=(160, 50)) as pilot:
@@ -95,16 +95,19 @@ async def test_escape_sequences_and_binary_from_a_container_are_shown_as_text(ho
         [red] = [s for s in red_row if s.text == "red"]
         assert red.style is not None and red.style.color is not None and red.style.color.number == 1
         assert not any("31m" in t or "[0m" in t for t in texts)
-        assert any(t.startswith("xxxx") for t in texts)
         # The raw line stays whole in the buffer (ctrl+s saves it); the pane shows 10,000 characters of it.
-        assert any(len(line.text) == 1_000_005 for line in pane.buffer.lines)
+        # Podman 4.3's logs `tail` joins the pieces of a long line onto the line before it (`podman logs
+        # --tail` shows the same): there the x's follow "here" on the bin line.
+        long = 24 + 1_000_000 if podman else 1_000_005  # the bin line's 24 characters, then the x's
+        assert podman or any(t.startswith("xxxx") for t in texts)
+        assert any(len(line.text) == long for line in pane.buffer.lines), [len(line.text) for line in pane.buffer.lines]
         assert pane.buffer.width < MAX_LINE + 100
 
         await pilot.press("end")
         await pilot.pause(0.2)
         pane.view.scroll_to(x=MAX_LINE - 20, animate=False)
         await pilot.pause(0.2)
-        assert any("cut at 10,000 of 1,000,005 characters" in row_text(r) for r in rows(view))
+        assert any(f"cut at 10,000 of {long:,} characters" in row_text(r) for r in rows(view))
         pane.view.scroll_to(x=0, animate=False)
 
         # A search highlights what the reader sees: the word, not the escape sequences around it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 import uuid
@@ -82,7 +83,7 @@ def project(tmp_path: Path, compose_bin: str) -> DemoProject:
     return DemoProject(compose_bin, f"skidsrc-{uuid.uuid4().hex[:8]}", path)
 
 
-def test_the_file_and_the_api_give_the_same_lines(engine, compose_bin, tmp_path):
+def test_the_file_and_the_api_give_the_same_lines(engine, compose_bin, tmp_path, podman):
     demo = project(tmp_path, compose_bin)
     try:
         demo.up("mixed")
@@ -90,14 +91,16 @@ def test_the_file_and_the_api_give_the_same_lines(engine, compose_bin, tmp_path)
         from_api = Collected(demo.name, "mixed", "api")
         file_lines, api_lines = from_file.wait(30), from_api.wait(30)
         doc = engine.inspect(engine.project_containers(demo.name)[0])
-        assert from_file.follower.via == ("file" if os.access(doc["LogPath"], os.R_OK) else "api")
+        # Podman's file is in its own k8s-file format (under a json-file name): the API reads it.
+        assert from_file.follower.via == ("file" if os.access(doc["LogPath"], os.R_OK) and not podman else "api")
         assert from_api.follower.via == "api"
         # stdout and stderr have a copier each in the engine: their lines interleave as they will.
         texts = [line.text for line in file_lines if line.stream == 1]
         assert [line.text for line in file_lines if line.stream == 2] == ["err"]
         assert texts[:3] == ['a<b>&c "q" \\ tab\there', "é ü ✓", "x" * 40_000]  # the engine cut it in three
         assert texts[3:] == [*(f"line {i}" for i in range(500)), "no newline at the end"]
-        assert all(len(line.ts) == 30 and line.ts.endswith("Z") for line in file_lines)
+        # Docker stamps nanoseconds, Podman's API whole seconds.
+        assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{9})?Z", line.ts) for line in file_lines)
         # The engine's follow stream may end before its copier writes a last line that has no newline; the file
         # is read once the engine says the container stopped, so it has that line for sure.
         assert api_lines in (file_lines, file_lines[:-1])
@@ -105,7 +108,7 @@ def test_the_file_and_the_api_give_the_same_lines(engine, compose_bin, tmp_path)
         demo.down()
 
 
-def test_a_rotating_log_is_followed_without_a_line_lost_or_repeated(engine, compose_bin, tmp_path):
+def test_a_rotating_log_is_followed_without_a_line_lost_or_repeated(engine, compose_bin, tmp_path, podman):
     # Only the file: the engine's own follow stream (Docker 20.10) repeats and drops lines when the file
     # rotates under it (measured with curl alone: 3,632 lines for these 3,000, 225 of them missing).
     demo = project(tmp_path, compose_bin)
@@ -115,7 +118,14 @@ def test_a_rotating_log_is_followed_without_a_line_lost_or_repeated(engine, comp
         demo.up("rotating")
         lines = from_file.wait(60)
         doc = engine.inspect(engine.project_containers(demo.name)[0])
-        if os.access(doc["LogPath"], os.R_OK):
+        if podman:
+            # Its k8s-file is read through the API; at max-size conmon truncates the file, keeping no rotated
+            # ones, so a follower loses what was cut before it read it (as `podman logs -f` does): nothing
+            # repeated or out of order, though, and the last line is there.
+            assert from_file.follower.via == "api"
+            numbers = [int(line.text.rsplit(" ", 1)[1]) for line in lines]
+            assert numbers == sorted(set(numbers)) and numbers[-1] == 3000, numbers
+        elif os.access(doc["LogPath"], os.R_OK):
             assert from_file.follower.via == "file"
             assert [line.text for line in lines] == [f"rotating line {i}" for i in range(1, 3001)]
             assert os.path.exists(doc["LogPath"] + ".1")  # it did rotate, several times over

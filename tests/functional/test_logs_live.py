@@ -33,7 +33,7 @@ async def open_pane(pilot, app: SkidApp, service: str) -> LogPane:
     return app.query_one(f"#pane-logs-{service}-body", LogPane)
 
 
-async def test_a_new_line_shows_within_a_second_and_the_pane_survives_a_restart(engine, resource_project):
+async def test_a_new_line_shows_within_a_second_and_the_pane_survives_a_restart(engine, resource_project, podman):
     resource_project.up("talker")
     app = app_for(resource_project.name)
     async with app.run_test(size=(160, 60)) as pilot:
@@ -46,7 +46,8 @@ async def test_a_new_line_shows_within_a_second_and_the_pane_survives_a_restart(
             await wait_until(pilot, lambda seen=seen: pane.buffer.total > seen, 5, "a new line")
             line = pane.buffer.lines[-1]
             delays.append(time.time() - parse_engine_time(line.ts).timestamp())
-        assert max(delays) < 1.0, delays
+        # Podman stamps whole seconds: a line's stamp is up to a second before it was written.
+        assert max(delays) < (2.0 if podman else 1.0), delays
         assert any(line.stream == 2 and "warning" in line.text for line in pane.buffer.lines)  # stderr too
 
         await asyncio.to_thread(resource_project.compose, "restart", "-t", "1", "talker")

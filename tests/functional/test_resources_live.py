@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from skid_tui.engine.containers import read_project, service_containers
+from skid_tui.engine.containers import parse_engine_time, read_project, service_containers
 from skid_tui.engine.discovery import engine_candidates
 from skid_tui.engine.sampler import StatsBatch, StatsSampler
 from skid_tui.stack import load_stack
@@ -107,13 +107,14 @@ def test_a_burner_capped_at_half_a_cpu_reads_50_percent_on_both_paths(engine, re
     assert abs(cg_mem[-1] - api_mem[-1]) / api_mem[-1] < 0.02
 
 
-def watch_oom_events(engine, project: str, seen: list[float], stop: threading.Event) -> threading.Thread:
-    stream = engine.api.events(filters={"event": ["oom"], "label": [f"com.docker.compose.project={project}"]},
+def watch_oom_events(engine, project: str, seen: list[tuple[str, float]], stop: threading.Event) -> threading.Thread:
+    """Records (event, monotonic time) of the project's oom and die events."""
+    stream = engine.api.events(filters={"event": ["oom", "die"], "label": [f"com.docker.compose.project={project}"]},
                                decode=True)
 
     def run() -> None:
-        for _ in stream:
-            seen.append(time.monotonic())
+        for event in stream:
+            seen.append((str(event.get("status") or event.get("Action")), time.monotonic()))
             if stop.is_set():
                 break
 
@@ -124,20 +125,37 @@ def watch_oom_events(engine, project: str, seen: list[float], stop: threading.Ev
     return thread
 
 
-async def test_an_oom_kill_shows_in_the_panel_within_2_s_and_in_the_monitor(engine, resource_project):
+async def test_an_oom_kill_shows_in_the_panel_within_2_s_and_in_the_monitor(engine, resource_project, podman):
     stack = load_stack([str(RESOURCES)], None, project_name=resource_project.name)
     app = SkidApp(stack, stack.profiles["default"], engine_candidates, retry_interval=0.5)
-    oom_seen: list[float] = []
+    events: list[tuple[str, float]] = []
     stop = threading.Event()
-    watch_oom_events(engine, resource_project.name, oom_seen, stop)
+    watch_oom_events(engine, resource_project.name, events, stop)
     try:
         async with app.run_test(size=(160, 48)) as pilot:
             await wait_until(pilot, lambda: app.engine_status.state == "connected", 10, "the engine")
             await asyncio.to_thread(resource_project.compose, "--profile", "oom", "up", "-d", "victim")
             panel = app.query_one("#svc-victim", ServicePanel)
-            shown = await wait_until(pilot, lambda: panel.view.oom, 15, "OOM-KILLED in the victim's panel")
-            assert oom_seen, "the engine sent no oom event"
-            assert shown - oom_seen[0] < 2.0
+            try:
+                shown = await wait_until(pilot, lambda: panel.view.oom, 15, "OOM-KILLED in the victim's panel")
+            except AssertionError:
+                if podman:
+                    # Known gap (issue 12's note): a kill that ends the container removes its cgroup within
+                    # milliseconds, and Podman sends no oom event: a once-a-second read of the counter sees
+                    # it only by chance. Needs the kernel's OOM notification (eventfd / inotify).
+                    pytest.xfail("an OOM kill that ends a Podman container is seen only by chance")
+                raise
+            if podman:
+                # No oom event and no OOMKilled: skid saw the kernel's counter, or a 137 exit at the limit.
+                # The kill is timed by the container's end.
+                [victim] = engine.api.containers(all=True, filters={"label": [
+                    f"com.docker.compose.project={resource_project.name}", "com.docker.compose.service=victim"]})
+                finished = parse_engine_time(engine.api.inspect_container(victim["Id"])["State"]["FinishedAt"])
+                killed_at = time.monotonic() - (time.time() - finished.timestamp())
+            else:
+                assert any(e == "oom" for e, _ in events), f"the engine sent no oom event: {events}"
+                killed_at = next(t for e, t in events if e == "oom")
+            assert shown - killed_at < 2.0
             assert "OOM-KILLED" in str(panel.render())
             assert panel.has_class("-bad")
             assert app.model.resources("victim").budget_state == "oom"
@@ -147,6 +165,34 @@ async def test_an_oom_kill_shows_in_the_panel_within_2_s_and_in_the_monitor(engi
     rows = monitor(resource_project.name)
     assert rows["victim"]["budget_state"] == "oom"
     assert rows["victim"]["state"] == "exited"
+
+
+async def test_a_worker_oom_killed_before_skid_started_is_counted_while_the_container_lives(
+        engine, resource_project):
+    """The kernel killed a worker process; the container lived on and no engine flag says so afterwards:
+    its cgroup's own counter (v1 memory.oom_control, v2 memory.events `oom_kill`) does, on every engine."""
+    resource_project.compose("--profile", "oom", "up", "-d", "survivor")
+    [cid] = [c["Id"] for c in engine.api.containers(filters={"label": [
+        f"com.docker.compose.project={resource_project.name}", "com.docker.compose.service=survivor"]})]
+    deadline = time.monotonic() + 20
+    while b"survived" not in engine.api.logs(cid):
+        assert time.monotonic() < deadline, engine.api.logs(cid)
+        time.sleep(0.2)
+    assert engine.api.inspect_container(cid)["State"]["Running"]
+
+    rows = monitor(resource_project.name)
+    assert rows["survivor"]["state"] == "running"
+    assert rows["survivor"]["oom_kills"] >= 1, rows["survivor"]
+    assert rows["survivor"]["budget_state"] == "oom"
+
+    stack = load_stack([str(RESOURCES)], None, project_name=resource_project.name)
+    app = SkidApp(stack, stack.profiles["default"], engine_candidates, retry_interval=0.5)
+    async with app.run_test(size=(160, 48)) as pilot:
+        panel = app.query_one("#svc-survivor", ServicePanel)
+        await wait_until(pilot, lambda: panel.view.oom, 10, "OOM-KILLED in the survivor's panel")
+        assert "OOM-KILLED 1x before skid watched" in str(panel.render())
+        assert app.model.resources("survivor").budget_state == "oom"
+        assert panel.view.state == "running"
 
 
 @pytest.mark.parametrize("stats", ["cgroup", "api"])

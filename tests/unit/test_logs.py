@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -364,6 +365,8 @@ def test_the_consumer_never_waits_on_its_own_mailbox():
 
 class FakeEngine:
     """What the follower asks of an engine about one container whose json-file log is a local file."""
+
+    info = SimpleNamespace(kind="Docker Engine")  # Podman's log files are read through its API
 
     def __init__(self, path: str) -> None:
         self.path = path

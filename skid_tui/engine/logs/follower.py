@@ -108,6 +108,10 @@ class LogFollower:
         self._file: _FileState | None = None
         self._no_file: set[str] = set()  # containers whose log file turned out unreadable
         self.last_ts = ""
+        # Lines delivered at exactly last_ts. A reopened stream starts at last_ts (`since`) and so repeats
+        # those: skipping lines at or before last_ts would also drop new ones of the same instant, and
+        # Podman's timestamps are whole seconds (a restart within the second lost every line of it).
+        self.last_ts_count = 0
 
     @property
     def stopped(self) -> bool:
@@ -148,7 +152,7 @@ class LogFollower:
                     self.on_lines(note(f"── {current.id[:12]}: {again}, following its logs ──"))
                 try:
                     tail: int | str = self.tail if first and not waited else "all"
-                    if self._file_readable(current):
+                    if self._file_readable(engine, current):
                         try:
                             self._follow_file(engine, current, tail)
                         except Unreadable:
@@ -186,18 +190,24 @@ class LogFollower:
         # write, its socket buffer holds a few hundred such writes, and a reader handing over every read woke
         # the UI a thousand times a second. A quiet stream has nothing waiting: its line goes at once.
         fd = dockerapi.connection_fd(response)
-        repeats = bool(self.last_ts)  # a reopened stream may repeat lines of the instant it starts at
+        # A reopened stream repeats what came before `since` rounding and the lines of the instant it starts
+        # at: drop those before it, and at it as many as were delivered already.
+        repeats, seen, skip = bool(self.last_ts), ts_key(self.last_ts), self.last_ts_count
         held, since = LineBatch(), 0.0
         for arrived in read_lines(response, multiplexed):
             if self.stopped:
                 return
             batch = arrived
             if repeats:
-                seen = ts_key(self.last_ts)
-                if batch.ts[0] and ts_key(batch.ts[0]) <= seen:
-                    batch = batch.select(i for i, ts in enumerate(batch.ts) if ts_key(ts) > seen)
-                else:
-                    repeats = False
+                first_new = len(batch)
+                for i, ts in enumerate(batch.ts):
+                    key = ts_key(ts) if ts else ""
+                    if key and (key < seen or (key == seen and skip > 0)):
+                        skip -= key == seen
+                        continue
+                    first_new, repeats = i, False
+                    break
+                batch = batch[first_new:]
             held.extend(batch)
             since = since or time.monotonic()
             if (fd is not None and len(held) < API_BATCH and time.monotonic() - since < API_HOLD
@@ -209,8 +219,10 @@ class LogFollower:
 
     # -- from the log file ----------------------------------------------------------------------------------
 
-    def _file_readable(self, current: Current) -> bool:
+    def _file_readable(self, engine: Engine, current: Current) -> bool:
+        # Podman says json-file but writes its own k8s-file format (`TIME stdout F text`): the API reads it.
         return (self.source == "file" and current.log_driver == "json-file" and bool(current.log_path)
+                and engine.info.kind != "Podman"
                 and current.id not in self._no_file and os.access(current.log_path, os.R_OK))
 
     def _close_file(self) -> None:
@@ -220,8 +232,24 @@ class LogFollower:
 
     def _deliver(self, batch: LineBatch) -> None:
         if batch:
-            self.last_ts = batch.ts[-1] or self.last_ts
+            self._count_last(batch)
             self.on_lines(batch)
+
+    def _count_last(self, batch: LineBatch) -> None:
+        """Keep last_ts and how many lines were delivered at it (notes have no timestamp: not counted)."""
+        stamped = [ts for ts in batch.ts if ts]
+        if not stamped:
+            return
+        last = stamped[-1]
+        at_last = 0
+        for ts in reversed(stamped):
+            if ts != last:
+                break
+            at_last += 1
+        if last == self.last_ts and at_last == len(stamped):
+            self.last_ts_count += at_last
+        else:
+            self.last_ts, self.last_ts_count = last, at_last
 
     def _follow_file(self, engine: Engine, current: Current, tail: int | str) -> None:
         """Read the container's log file until the container stops (or at once, when it is not running).

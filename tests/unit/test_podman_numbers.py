@@ -1,0 +1,125 @@
+"""What Podman changes in skid's numbers: its own stats stream, the kernel's OOM counter, whole-second log
+timestamps (no engine: payloads and batches as the engines send them)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from skid_tui.engine.cgroups import oom_kills
+from skid_tui.engine.logs import follower as follower_mod
+from skid_tui.engine.logs.follower import LogFollower
+from skid_tui.engine.logs.lines import LineBatch
+from skid_tui.engine.sampler import StatsBatch
+from skid_tui.engine.stats import StatsSample, sample_from_libpod
+from skid_tui.engine.watcher import ServiceUpdate
+from skid_tui.ops.operations import Kind, compose_args
+from skid_tui.ui.views import oom_text
+from tests.factories import NOW, MiB, container
+from tests.unit.test_model import model
+
+
+def report(cpu_ns: int, wall_ns: int, **extra: int) -> dict:
+    return {"CPUNano": cpu_ns, "SystemNano": wall_ns, "MemUsage": 40 * MiB, "MemLimit": 64 * MiB,
+            "NetInput": extra.get("rx", 0), "NetOutput": extra.get("tx", 0), "PIDs": 2}
+
+
+def test_podman_cpu_is_cpu_time_over_wall_time():
+    first = sample_from_libpod(report(10_000_000_000, 1_000_000_000_000), None, 0.0, "c1")
+    assert first.cpu_percent is None  # one reading: no rate yet
+    # Half a CPU for a second: 0.5 s of CPU time in 1 s of wall time, whatever the host's busy time was.
+    second = sample_from_libpod(report(10_500_000_000, 1_001_000_000_000, rx=1000), first, 1.0, "c1")
+    assert second.cpu_percent == pytest.approx(50.0)
+    assert second.cpu_window == pytest.approx(1.0)
+    assert (second.mem_used, second.mem_limit, second.pids) == (40 * MiB, 64 * MiB, 2)
+    assert second.net_rx_bps == pytest.approx(1000.0)
+
+
+def test_the_kernel_oom_counter_of_both_cgroup_versions():
+    assert oom_kills(b"oom_kill_disable 0\nunder_oom 0\noom_kill 3\n") == 3  # v1 memory.oom_control
+    assert oom_kills(b"low 0\nhigh 0\nmax 12\noom 2\noom_kill 2\noom_group_kill 0\n") == 2  # v2 memory.events
+    assert oom_kills(b"oom_kill_disable 0\nunder_oom 0\n") is None  # a kernel before 4.13
+
+
+def counted(mem: int, kills: int | None, cid: str = "c" * 64) -> StatsSample:
+    return StatsSample(cid, 0.0, mem, 64 * MiB, 1.0, 0, 0, 0, 0, 3, "cgroup", oom_kills=kills)
+
+
+def running_postgres(m):
+    pg = container("postgres", up_for=timedelta(minutes=1))
+    m.apply(ServiceUpdate("postgres", (pg,)))
+    return pg
+
+
+def test_a_kill_the_container_survives_is_counted_and_sticky():
+    m = model()
+    pg = running_postgres(m)
+    m.apply(StatsBatch((counted(10 * MiB, 0, pg.id),), "cgroup"))
+    assert m.resources("postgres").budget_state != "oom"
+    m.apply(StatsBatch((counted(10 * MiB, 1, pg.id),), "cgroup"))
+    m.apply(StatsBatch((counted(10 * MiB, 3, pg.id),), "cgroup"))
+    r = m.resources("postgres")
+    assert (r.budget_state, r.oom_kills, r.state) == ("oom", 3, "running")
+    assert r.to_json()["oom_kills"] == 3
+    assert oom_text(r).startswith("OOM-KILLED 3x, last ")
+
+
+def test_kills_from_before_skid_watched_show_without_a_time():
+    m = model()
+    pg = running_postgres(m)
+    m.apply(StatsBatch((counted(10 * MiB, 2, pg.id),), "cgroup"))
+    r = m.resources("postgres")
+    assert (r.budget_state, r.oom_kills, r.oom_time_known) == ("oom", 2, False)
+    assert oom_text(r) == "OOM-KILLED 2x before skid watched"
+
+
+def test_an_oom_event_and_the_counter_count_one_kill_once():
+    m = model()
+    pg = running_postgres(m)
+    m.apply(StatsBatch((counted(10 * MiB, 0, pg.id),), "cgroup"))
+    m.apply(ServiceUpdate("postgres", (pg,), event="oom", at=NOW.timestamp()))
+    m.apply(StatsBatch((counted(10 * MiB, 1, pg.id),), "cgroup"))
+    assert m.resources("postgres").oom_kills == 1
+
+
+def test_a_137_exit_after_a_reading_at_the_limit_is_an_oom_kill_and_a_stop_is_not():
+    for mem, oom in ((62 * MiB, True), (20 * MiB, False)):
+        m = model()
+        pg = running_postgres(m)
+        m.apply(StatsBatch((counted(mem, None, pg.id),), "api"))
+        m.apply(ServiceUpdate("postgres", (replace(pg, state="exited", exit_code=137),), event="die"))
+        assert (m.resources("postgres").budget_state == "oom") is oom, mem
+
+
+def test_podman_starts_recreate_nothing():
+    assert compose_args(Kind.START, ("api",), no_recreate=True) == ("up", "-d", "--no-recreate", "api")
+    assert compose_args(Kind.START, ("api",)) == ("up", "-d", "api")
+    assert compose_args(Kind.STOP, ("api",), no_recreate=True) == ("stop", "api")
+
+
+def pumped(follower: LogFollower, batches: list[LineBatch], monkeypatch) -> None:
+    monkeypatch.setattr(follower_mod, "read_lines", lambda response, multiplexed: iter(batches))
+    monkeypatch.setattr(follower_mod.dockerapi, "connection_fd", lambda response: None)
+    follower._pump(None, True)
+
+
+def lines(*pairs: tuple[str, str]) -> LineBatch:
+    return LineBatch([ts for ts, _ in pairs], [text for _, text in pairs], bytearray([1] * len(pairs)))
+
+
+def test_a_reopened_stream_on_whole_second_stamps_repeats_nothing_and_loses_nothing(monkeypatch):
+    got = LineBatch()
+    follower = LogFollower(lambda: None, lambda engine: None, got.extend)
+    t1, t2, t3 = "2026-12-07T04:22:52Z", "2026-12-07T04:22:53Z", "2026-12-07T04:22:54Z"
+    pumped(follower, [lines((t1, "1"), (t2, "2")), lines((t2, "3"))], monkeypatch)
+    # The container restarted within second t2: the stream reopens at `since` t2 and sends its lines again,
+    # then the new run's lines of that same second.
+    pumped(follower, [lines((t2, "2"), (t2, "3")), lines((t2, "4"), (t3, "5"))], monkeypatch)
+    assert got.text == ["1", "2", "3", "4", "5"]
+    # Docker's nanosecond stamps: the repeat of the last line only.
+    n1, n2 = "2026-12-07T04:22:55.100000000Z", "2026-12-07T04:22:55.200000000Z"
+    pumped(follower, [lines((n1, "6"), (n2, "7"))], monkeypatch)
+    pumped(follower, [lines((n2, "7"), (n2, "8"))], monkeypatch)
+    assert got.text[5:] == ["6", "7", "8"]
