@@ -43,6 +43,8 @@ class ContainerSnapshot:
     ports: tuple[PublishedPort, ...]
     pid: int = 0
     restart_count: int = 0
+    health_checks: int = 0  # results in the engine's health log: 0 while no check has run yet
+    health_wait: float = 30.0  # seconds after the start by which the first check is due (start period + interval)
 
     @property
     def short_id(self) -> str:
@@ -107,7 +109,15 @@ def snapshot_from_inspect(doc: Mapping[str, Any]) -> ContainerSnapshot:
         ports=parse_ports((doc.get("NetworkSettings") or {}).get("Ports")),
         pid=int(state.get("Pid") or 0),
         restart_count=int(doc.get("RestartCount") or 0),
+        health_checks=len((health or {}).get("Log") or ()),
+        health_wait=_health_wait(config.get("Healthcheck") or {}),
     )
+
+
+def _health_wait(check: Mapping[str, Any]) -> float:
+    """When a check is due at the latest: its start period and one interval (nanoseconds; 0 is the 30 s default)."""
+    interval = int(check.get("Interval") or 0) or 30_000_000_000
+    return (int(check.get("StartPeriod") or 0) + interval) / 1e9
 
 
 def service_containers(

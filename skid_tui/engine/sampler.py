@@ -11,13 +11,14 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from skid_tui.engine import dockerapi
 from skid_tui.engine.cgroups import CgroupReader, locate
 from skid_tui.engine.client import ENGINE_ERRORS, Engine
 from skid_tui.engine.containers import ContainerSnapshot
+from skid_tui.engine.oomwatch import OomWatch
 from skid_tui.engine.stats import StatsSample, sample_from_api, sample_from_libpod
 
 StatsMode = Literal["auto", "cgroup", "api"]
@@ -67,6 +68,7 @@ class StatsSampler:
         self._fallbacks: dict[str, str] = {}
         self._no_fast_path = fast_path_possible(engine) if mode != "api" else "API path chosen"
         self._libpod = engine.info.kind == "Podman"
+        self._oom_watch: OomWatch | None = None  # started with the first cgroup reader
 
     # -- which containers -----------------------------------------------------------------------------
 
@@ -85,6 +87,8 @@ class StatsSampler:
             else:
                 with self._lock:
                     self._readers[cid] = reader
+                    watch = self._oom_watch = self._oom_watch or OomWatch(self._oom_killed)
+                watch.add(cid, reader.paths)
                 return
         if self.mode == "cgroup":
             with self._lock:
@@ -102,6 +106,19 @@ class StatsSampler:
             reader.close()
         if stream is not None:
             _close(stream)
+        if self._oom_watch is not None:
+            self._oom_watch.remove(container_id)
+
+    def _oom_killed(self, cid: str, count: int) -> None:
+        """The OOM watch saw a kill (on its thread): a sample with the new count goes with the next tick, now,
+        even when the kill ended the container and its cgroup is gone by then."""
+        with self._lock:
+            reader = self._readers.get(cid)
+            base = reader.previous if reader is not None else None
+            if base is None:
+                return
+            self._latest[cid] = replace(base, at=time.monotonic(), oom_kills=count)
+        self.kick(0.0)
 
     @property
     def tracked(self) -> set[str]:
@@ -161,6 +178,8 @@ class StatsSampler:
             r.close()
         for s in streams:
             _close(s)
+        if self._oom_watch is not None:
+            self._oom_watch.stop()
 
     # -- the API path ---------------------------------------------------------------------------------
 

@@ -209,8 +209,13 @@ class LiveModel:
             service = self.service_of.get(sample.container_id)
             if service is None:
                 continue
-            self.latest[sample.container_id] = sample
             c = primary(self.containers.get(service, ()))
+            if c is not None and c.id == sample.container_id and not c.is_running:
+                # The OOM watch's reading of a container the kill ended: a kill to count, no live numbers.
+                self._count_ooms(self.usage.setdefault(service, ServiceUsage()), sample)
+                changed.add(service)
+                continue
+            self.latest[sample.container_id] = sample
             if c is None or c.id != sample.container_id:
                 continue  # a second replica: counted in the totals, not drawn
             usage = self.usage.setdefault(service, ServiceUsage())

@@ -54,6 +54,9 @@ class ModelFeed:
 CONNECT_REQUESTS = 6  # what connecting costs the watcher: /version, /info, /events, the list, inspects
 
 
+PODMAN_SAMPLE_TIMEOUT = 12.0
+
+
 def wait_complete(feed: ModelFeed, connect_timeout: float | None = None, sample_timeout: float = 3.0) -> bool:
     """Until every running service has a complete sample (CPU needs two readings), at most
     `sample_timeout` seconds once the engine answered. False when no engine answered, and the model's
@@ -72,6 +75,11 @@ def wait_complete(feed: ModelFeed, connect_timeout: float | None = None, sample_
         feed.model.apply(EngineStatus("unreachable", message=f"the engine did not finish connecting within "
                                                              f"{limit:g} s (still waiting for its answers)"))
         return False
+    info = feed.model.engine.info
+    if info is not None and info.kind == "Podman":
+        # Its stats come every second on its own stream, but a Podman whose compatible stream is all there
+        # is sends one every 5 s: two of those make the first CPU%.
+        sample_timeout = max(sample_timeout, PODMAN_SAMPLE_TIMEOUT)
     deadline = time.monotonic() + sample_timeout
     # A full second of CPU time per service, as `docker stats` reports: bursty services read wrong
     # over the quarter second the dashboard's first paint uses.

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.text import Text
@@ -60,6 +60,7 @@ from skid_tui.ui.widgets.service_grid import ServiceGrid
 from skid_tui.ui.widgets.service_panel import ServicePanel
 
 Clock = Callable[[], datetime]
+OOM_NEWS = timedelta(minutes=1)  # an OOM kill older than this when skid learns of it gets no notification
 
 
 def utc_now() -> datetime:
@@ -156,6 +157,8 @@ class SkidApp(App[None]):
         self.first_paint_at: float | None = None  # monotonic: every running service drawn with its numbers
         self._stale = False  # samples arrived while another screen covered the panels
         self._offscreen: set[str] = set()  # panels whose numbers moved on while scrolled out of view
+        self._oom_told: dict[str, int] = {}  # OOM kills per service already notified
+        self._unchecked_told = False
 
     # -- layout ---------------------------------------------------------------------------------------
 
@@ -355,17 +358,37 @@ class SkidApp(App[None]):
         self.model.apply(update)
         if update.service in self.stack.services:
             self.refresh_panels([update.service])
-        if update.event == "oom":
-            spec = self.stack.services.get(update.service)
-            limit = spec.budget.mem_max if spec else None
-            at = datetime.fromtimestamp(update.at).strftime("%H:%M:%S")
-            self.notify(
-                f"{update.service} hit its memory limit{f' of {format_bytes(limit)}' if limit else ''} "
-                f"at {at}: the kernel killed a process in it (OOM).",
-                title="Out of memory",
-                severity="error",
-                timeout=15,
-            )
+        self.announce_ooms([update.service])
+
+    def announce_ooms(self, services: list[str]) -> None:
+        """A notification for each new OOM kill the model counted (an oom event, the kernel's counter, a 137
+        exit at the limit): once per kill, whichever way skid learned of it. Kills from before skid watched,
+        or long past, are the panel's to show, not news."""
+        for service in services:
+            r = self.model.resources(service) if service in self.stack.services else None
+            if r is None or r.oom_kills <= self._oom_told.get(service, 0):
+                continue
+            new, self._oom_told[service] = r.oom_kills - self._oom_told.get(service, 0), r.oom_kills
+            if not r.oom_time_known or r.oom_at is None or utc_now() - r.oom_at > OOM_NEWS:
+                continue
+            spec = self.stack.services[service]
+            limit = f" of {format_bytes(spec.budget.mem_max)}" if spec.budget.mem_max else ""
+            at = r.oom_at.astimezone().strftime("%H:%M:%S")
+            times = f" {new}x" if new > 1 else ""
+            self.notify(f"{service} hit its memory limit{limit} at {at}: the kernel killed a process in it{times} "
+                        "(OOM).", title="Out of memory", severity="error", timeout=15, markup=False)
+
+    def announce_unchecked_health(self, service: str) -> None:
+        """Once a session: health that stays "starting" because no check runs (Podman without systemd)."""
+        if self._unchecked_told:
+            return
+        self._unchecked_told = True
+        info = self.engine_status.info
+        why = ("Podman runs healthchecks from systemd timers and none runs here: run `podman healthcheck run "
+               "CONTAINER` from a timer of your own (README: Podman)." if info is not None and info.kind == "Podman"
+               else "The engine has run none of its checks.")
+        self.notify(f"{service}: health stays 'starting', no check has run. {why}", title="Healthchecks",
+                    severity="warning", timeout=20, markup=False)
 
     @property
     def dashboard_visible(self) -> bool:
@@ -374,7 +397,8 @@ class SkidApp(App[None]):
 
     @on(StatsSampled)
     def stats_sampled(self, message: StatsSampled) -> None:
-        self.model.apply(message.batch)
+        changed = self.model.apply(message.batch)
+        self.announce_ooms(sorted(changed))
         if not self.dashboard_visible:
             self._stale = True  # the model keeps up; drawing waits until the panels are in view again
             return
@@ -445,7 +469,10 @@ class SkidApp(App[None]):
                 if panel is None:
                     continue  # not mounted (far from the view: built fresh when it comes near), or unknown
                 width = panel.content_region.width or PANEL_WIDTH
-                panel.show(self.view_of(name, width))
+                view = self.view_of(name, width)
+                panel.show(view)
+                if view.health_note:
+                    self.announce_unchecked_health(name)
             header.show(self.header_view())
             bar.show(budget_bar_view(self.model.totals()))
 

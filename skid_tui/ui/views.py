@@ -136,6 +136,7 @@ class ServiceView:
     oom: bool = False
     resources: ResourceView | None = None
     pending: str = ""  # "start queued", "starting", "stopping"...: a compose operation on its way
+    health_note: str = ""  # "no check has run": health that stays "starting" because nothing runs the checks
 
     @property
     def state_text(self) -> str:
@@ -211,6 +212,16 @@ def tone_of(state: str, health: str, exit_code: int | None, oom: bool, engine: s
     return "off"
 
 
+HEALTH_SLACK = 10.0  # seconds past a first check's due time before skid says none has run
+
+
+def unchecked(c: ContainerSnapshot, now: datetime) -> bool:
+    """Health still "starting" well after its first check was due, and no check has run: nothing runs them
+    (Podman without systemd)."""
+    return (c.state == "running" and c.health == "starting" and c.health_checks == 0 and c.started_at is not None
+            and (now - c.started_at).total_seconds() > c.health_wait + HEALTH_SLACK)
+
+
 def service_view(
     spec: ServiceSpec,
     containers: Sequence[ContainerSnapshot],
@@ -233,7 +244,7 @@ def service_view(
     else:
         membership = f"not in {profile.name}"
     if c is None:
-        state, health, uptime, exit_code, oom = "not created", "none", "", None, False
+        state, health, uptime, exit_code, oom, health_note = "not created", "none", "", None, False, ""
         image = spec.image or (f"build {spec.build.context.name}" if spec.build else "")
         if spec.provider is not None:
             image = f"provider {spec.provider}: no container of its own"
@@ -245,6 +256,7 @@ def service_view(
         exit_code = c.exit_code if state in ("exited", "dead") else None
         oom = c.oom_killed and state in ("exited", "dead")
         uptime = format_uptime((now - c.started_at).total_seconds()) if c.is_running and c.started_at else ""
+        health_note = "no check has run" if unchecked(c, now) else ""
         image = c.image
         published = [(p.host_ip, p.host_port, p.container_port, p.protocol) for p in c.ports]
         if not published and not c.is_running:
@@ -274,6 +286,7 @@ def service_view(
         name=spec.name,
         state=state,
         health=health,
+        health_note=health_note,
         uptime=uptime,
         image=image,
         ports=ports,

@@ -143,6 +143,8 @@ async def test_the_dashboard_stops_compose_at_its_deadline(engine, demo_project,
     app = app_for(demo_project.name, compose_cmd=str(script))
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.lifecycle.compose_tool is not None, 15, "the (fake) compose tool")
+        # Connected first: how skid starts a service depends on the engine (`--no-recreate` on Podman).
+        await wait_until(pilot, lambda: app.engine_status.state == "connected", 10, "the engine")
         await select(pilot, app, "redis")
         await pilot.press("space")
         pids = await asyncio.to_thread(read_pids, pids_file)

@@ -123,3 +123,33 @@ def test_a_reopened_stream_on_whole_second_stamps_repeats_nothing_and_loses_noth
     pumped(follower, [lines((n1, "6"), (n2, "7"))], monkeypatch)
     pumped(follower, [lines((n2, "7"), (n2, "8"))], monkeypatch)
     assert got.text[5:] == ["6", "7", "8"]
+
+
+def test_health_that_no_check_ever_ran_is_said_so():
+    from skid_tui.engine.containers import snapshot_from_inspect
+    from skid_tui.ui.views import unchecked
+
+    doc = {"Id": "c" * 64, "Name": "/x", "Config": {"Labels": {}, "Healthcheck": {"Interval": 2_000_000_000,
+                                                                                    "StartPeriod": 5_000_000_000}},
+           "State": {"Status": "running", "StartedAt": (NOW - timedelta(seconds=30)).isoformat(),
+                     "Health": {"Status": "starting", "Log": []}}}
+    c = snapshot_from_inspect(doc)
+    assert (c.health_checks, c.health_wait) == (0, 7.0)
+    assert unchecked(c, NOW)  # due 7 s after the start, 30 s ago, none run: nothing runs them
+    assert not unchecked(c, NOW - timedelta(seconds=15))  # 15 s in: still within its grace
+    ran = replace(c, health_checks=1)
+    assert not unchecked(ran, NOW)  # a check ran (and failed or not): health is the engine's word
+    assert not unchecked(replace(c, health="healthy"), NOW)
+
+
+def test_the_panel_says_no_check_has_run():
+    from skid_tui.ui.views import service_view
+    from tests.factories import demo_stack
+
+    stack = demo_stack()
+    waiting = replace(container("postgres", health="starting", up_for=timedelta(minutes=2)), health_checks=0)
+    view = service_view(stack.services["postgres"], (waiting,), profile=None, engine_state="connected", now=NOW)
+    assert (view.health, view.health_note) == ("starting", "no check has run")
+    fresh = replace(waiting, started_at=NOW - timedelta(seconds=5))
+    assert service_view(stack.services["postgres"], (fresh,), profile=None, engine_state="connected",
+                        now=NOW).health_note == ""

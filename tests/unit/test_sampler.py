@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 
@@ -22,6 +23,7 @@ class FakeEngine:
 class Reader:
     def __init__(self, cid: str, paths, mem_total: int) -> None:
         self.cid = cid
+        self.paths = paths
         self.fail = False
         self.closed = False
 
@@ -46,7 +48,7 @@ def sampler(monkeypatch):
     def locate(pid, cid):
         if cid.startswith("0"):
             raise LookupError("not in the container's cgroup")
-        return object()
+        return SimpleNamespace(oom=None, version=1)  # no OOM counter: the OOM watch leaves it alone
 
     monkeypatch.setattr(sampler_mod, "CgroupReader", make)
     monkeypatch.setattr(sampler_mod, "locate", locate)

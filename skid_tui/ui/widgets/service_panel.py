@@ -54,6 +54,8 @@ def _state_line(view: ServiceView, text: Text) -> None:
         text.append(f"● {visible(view.state_text)}", style=style)
         if view.health != "none":
             text.append(f"  ♥ {visible(view.health)}", style=HEALTH_STYLE.get(view.health, ""))
+            if view.health_note:
+                text.append(f" ({view.health_note})", style="yellow")
         if view.uptime:
             text.append(f"  up {view.uptime}", style="dim")
         if view.replicas:
