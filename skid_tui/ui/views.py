@@ -212,6 +212,14 @@ def tone_of(state: str, health: str, exit_code: int | None, oom: bool, engine: s
     return "off"
 
 
+def short_image(name: str) -> str:
+    """An image as compose names it: Podman spells out the default registry (docker.io/skid-demo/api)."""
+    for prefix in ("docker.io/library/", "docker.io/"):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
 HEALTH_SLACK = 10.0  # seconds past a first check's due time before skid says none has run
 
 
@@ -257,7 +265,7 @@ def service_view(
         oom = c.oom_killed and state in ("exited", "dead")
         uptime = format_uptime((now - c.started_at).total_seconds()) if c.is_running and c.started_at else ""
         health_note = "no check has run" if unchecked(c, now) else ""
-        image = c.image
+        image = short_image(c.image)
         published = [(p.host_ip, p.host_port, p.container_port, p.protocol) for p in c.ports]
         if not published and not c.is_running:
             # A stopped container publishes nothing: show what it will publish when started.

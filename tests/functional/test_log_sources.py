@@ -32,6 +32,16 @@ services:
         i=0; while [ $$i -lt 500 ]; do echo "line $$i"; i=$$((i+1)); done
         printf 'no newline at the end'
         sleep 1
+  counter:
+    image: skid-demo/base:latest
+    init: true
+    # Numbered lines, 50 a second, and a run number kept in the container's own /tmp across restarts.
+    command:
+      - sh
+      - -c
+      - |
+        r=$$(cat /tmp/run 2>/dev/null || echo 0); r=$$((r+1)); echo $$r > /tmp/run
+        i=0; while :; do i=$$((i+1)); echo "run $$r line $$i"; sleep 0.02; done
   rotating:
     image: skid-demo/base:latest
     init: true
@@ -131,5 +141,49 @@ def test_a_rotating_log_is_followed_without_a_line_lost_or_repeated(engine, comp
             assert os.path.exists(doc["LogPath"] + ".1")  # it did rotate, several times over
         else:
             assert from_file.follower.via == "api"
+    finally:
+        demo.down()
+
+
+def test_a_restarting_container_s_pane_has_every_line_once(engine, compose_bin, tmp_path):
+    """Restarts within the second the last line was stamped (Podman stamps whole seconds): the follower
+    reopens the stream where it was and must neither drop the new run's first lines nor repeat old ones."""
+    demo = project(tmp_path, compose_bin)
+    notes: list[str] = []
+    lines: list[str] = []
+
+    def arrived(batch: LineBatch) -> None:
+        for line in batch:
+            (notes if line.stream == 0 else lines).append(line.text)
+
+    try:
+        demo.up("counter")
+        follower = LogFollower(lambda: Engine.first_answering(engine_candidates()),
+                               service_container(demo.name, "counter"), arrived, tail="all", poll=0.1)
+        follower.source = "api"
+        thread = threading.Thread(target=follower.run, daemon=True)
+        thread.start()
+
+        def wait_for(what: str, check) -> None:
+            deadline = time.monotonic() + 30
+            while not check():
+                assert time.monotonic() < deadline, f"no {what}: {notes} {lines[-3:]}"
+                time.sleep(0.05)
+
+        for run in range(1, 4):
+            wait_for(f"run {run}'s lines", lambda run=run: sum(t.startswith(f"run {run} ") for t in lines) >= 40)
+            demo.compose("restart", "-t", "0", "counter")
+            wait_for(f"the restart after run {run}", lambda run=run: sum("running again" in n for n in notes) >= run)
+        wait_for("run 4's lines", lambda: sum(t.startswith("run 4 ") for t in lines) >= 40)
+        demo.stop("counter")
+        wait_for("the stop", lambda: len(notes) >= 7)  # 3x (stopped, running again), then stopped
+        follower.stop()
+        thread.join(5)
+        [cid] = engine.project_containers(demo.name)
+        everything = engine.api.logs(cid, stdout=True, stderr=True).decode().splitlines()
+        assert lines == everything, (len(lines), len(everything))
+        for run in range(1, 5):  # and each run's numbers are whole: 1, 2, 3... with none twice
+            numbers = [int(t.rsplit(" ", 1)[1]) for t in lines if t.startswith(f"run {run} ")]
+            assert numbers == list(range(1, len(numbers) + 1)), (run, numbers)
     finally:
         demo.down()

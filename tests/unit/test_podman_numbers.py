@@ -153,3 +153,11 @@ def test_the_panel_says_no_check_has_run():
     fresh = replace(waiting, started_at=NOW - timedelta(seconds=5))
     assert service_view(stack.services["postgres"], (fresh,), profile=None, engine_state="connected",
                         now=NOW).health_note == ""
+
+
+def test_podman_image_names_read_as_compose_wrote_them():
+    from skid_tui.ui.views import short_image
+
+    assert short_image("docker.io/skid-demo/api:latest") == "skid-demo/api:latest"
+    assert short_image("docker.io/library/postgres:16") == "postgres:16"
+    assert short_image("ghcr.io/x/y:1") == "ghcr.io/x/y:1"
