@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from skid_tui.engine.client import ENGINE_ERRORS, Engine, describe_error
@@ -106,10 +106,27 @@ def run_operation(op: Operation, target: ComposeTarget, candidates: Callable[[],
     call = target.call(*compose_args(op.kind, op.services, target.no_recreate), services=op.services)
     progress.started(shown(call))
     result = run(call, progress.line, progress.cancel)
+    if not result.ok and not result.stopped and in_transition(result.lines):
+        # Podman refuses to start (or stop) a container another client is still stopping (or starting), where
+        # Docker waits for it; compose does not wait either. A moment later the same call succeeds.
+        progress.line(f"skid: {TRANSITION_RETRY_WHY}: trying again in {TRANSITION_RETRY_DELAY:g} s")
+        if not progress.cancel.wait(TRANSITION_RETRY_DELAY):
+            progress.started(shown(call))
+            retried = run(call, progress.line, progress.cancel)
+            result = replace(retried, lines=result.lines + retried.lines, seconds=result.seconds + retried.seconds)
     note = ""
     if op.kind == Kind.REMOVE_DATA:
         note = remove_listed(op.volumes, candidates) if result.ok else "volumes kept"
     return OperationResult(op, result, result.seconds, result.error, note)
+
+
+TRANSITION_RETRY_DELAY = 1.0
+TRANSITION_RETRY_WHY = "the engine refused while the container was still changing state"
+
+
+def in_transition(lines: Sequence[str]) -> bool:
+    """Podman's answer to a start or stop of a container that is still stopping or starting."""
+    return any("container state improper" in line for line in lines)
 
 
 def remove_listed(volumes: Sequence[Volume], candidates: Callable[[], list[EngineCandidate]]) -> str:

@@ -40,7 +40,7 @@ async def test_twenty_fast_toggles_with_a_cli_up_between_end_in_the_engines_stat
         await wait_until(pilot, lambda: panel.view.state == real[0], 10, f"the panel showing {real[0]}")
         log = log_text(app)
         assert len(re.findall(r"queued: (start|stop) redis \(toggled\)", log)) == 20
-        assert len(re.findall(r"✓ (start|stop) redis \(toggled\): done", log)) == 20
+        assert len(re.findall(r"✓ (start|stop) redis \(toggled\): done", log)) == 20, log
         assert "✗" not in log, log
 
 

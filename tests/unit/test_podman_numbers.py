@@ -161,3 +161,35 @@ def test_podman_image_names_read_as_compose_wrote_them():
     assert short_image("docker.io/skid-demo/api:latest") == "skid-demo/api:latest"
     assert short_image("docker.io/library/postgres:16") == "postgres:16"
     assert short_image("ghcr.io/x/y:1") == "ghcr.io/x/y:1"
+
+
+def test_a_start_podman_refused_mid_stop_is_tried_again_once(monkeypatch):
+    from skid_tui.engine.compose_tool import ComposeCall, ComposeTool
+    from skid_tui.ops import operations
+    from skid_tui.ops.compose import ComposeResult, ComposeTarget
+    from skid_tui.ops.operations import Operation, Progress, run_operation
+    from tests.factories import demo_stack
+
+    monkeypatch.setattr(operations, "TRANSITION_RETRY_DELAY", 0.01)
+    refused = "Error response from daemon: container 1f must be in Created or Stopped state to be started: " \
+              "container state improper"
+    answers = [(1, refused), (0, "Container skid-demo-redis-1  Started")]
+    calls: list[ComposeCall] = []
+
+    def fake_run(call, on_line, cancel):
+        calls.append(call)
+        status, line = answers.pop(0)
+        on_line(line)
+        return ComposeResult(call, status, (line,), 0.1)
+
+    monkeypatch.setattr(operations, "run", fake_run)
+    target = ComposeTarget(demo_stack(), ComposeTool(("docker-compose",), "2.40.3"), no_recreate=True)
+    shown: list[str] = []
+    result = run_operation(Operation(Kind.START, ("redis",)), target, list, Progress(line=shown.append))
+    assert result.ok and len(calls) == 2 and calls[0] == calls[1]
+    assert refused in result.compose.lines and any("trying again" in line for line in shown)
+
+    answers[:] = [(1, "no such image"), (0, "never")]  # any other failure is compose's last word
+    calls.clear()
+    result = run_operation(Operation(Kind.START, ("redis",)), target, list, Progress())
+    assert not result.ok and len(calls) == 1
