@@ -7,6 +7,7 @@ import re
 import threading
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 from skid_tui.engine.client import Engine
@@ -176,14 +177,19 @@ def test_a_restarting_container_s_pane_has_every_line_once(engine, compose_bin, 
             wait_for(f"the restart after run {run}", lambda run=run: sum("running again" in n for n in notes) >= run)
         wait_for("run 4's lines", lambda: sum(t.startswith("run 4 ") for t in lines) >= 40)
         demo.stop("counter")
-        wait_for("the stop", lambda: len(notes) >= 7)  # 3x (stopped, running again), then stopped
+        wait_for("the stop", lambda: notes[-1:] and "stopped" in notes[-1] and
+                 sum("running again" in n for n in notes) >= 3)
         follower.stop()
         thread.join(5)
         [cid] = engine.project_containers(demo.name)
         everything = engine.api.logs(cid, stdout=True, stderr=True).decode().splitlines()
-        assert lines == everything, (len(lines), len(everything))
-        for run in range(1, 5):  # and each run's numbers are whole: 1, 2, 3... with none twice
+        # Every line the engine has, none twice. (In its order but at a restart: there Podman's old stream
+        # may hand over a new run's second line before the reopened one brings its first.)
+        twice = [line for line, n in Counter(lines).items() if n > 1]
+        missing = sorted(set(everything) - set(lines))
+        assert Counter(lines) == Counter(everything), (len(lines), len(everything), twice, missing, notes)
+        for run in range(1, 5):  # and each run's numbers are whole: 1, 2, 3...
             numbers = [int(t.rsplit(" ", 1)[1]) for t in lines if t.startswith(f"run {run} ")]
-            assert numbers == list(range(1, len(numbers) + 1)), (run, numbers)
+            assert sorted(numbers) == list(range(1, len(numbers) + 1)), (run, numbers)
     finally:
         demo.down()

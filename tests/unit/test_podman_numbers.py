@@ -193,3 +193,14 @@ def test_a_start_podman_refused_mid_stop_is_tried_again_once(monkeypatch):
     calls.clear()
     result = run_operation(Operation(Kind.START, ("redis",)), target, list, Progress())
     assert not result.ok and len(calls) == 1
+
+
+def test_a_line_podman_skipped_at_a_restart_comes_with_the_reopened_stream(monkeypatch):
+    got = LineBatch()
+    follower = LogFollower(lambda: None, lambda engine: None, got.extend)
+    t1, t2, t3 = "2026-12-07T05:40:01Z", "2026-12-07T05:40:02Z", "2026-12-07T05:40:03Z"
+    # Across the restart the old stream brought the new run's second line without its first...
+    pumped(follower, [lines((t1, "run 2 line 48"), (t2, "run 3 line 2"))], monkeypatch)
+    # ...the stream reopened at t2 has both: the first is new, the second a repeat.
+    pumped(follower, [lines((t2, "run 3 line 1"), (t2, "run 3 line 2"), (t3, "run 3 line 3"))], monkeypatch)
+    assert got.text == ["run 2 line 48", "run 3 line 2", "run 3 line 1", "run 3 line 3"]

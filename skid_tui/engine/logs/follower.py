@@ -8,6 +8,7 @@ import select
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -108,10 +109,12 @@ class LogFollower:
         self._file: _FileState | None = None
         self._no_file: set[str] = set()  # containers whose log file turned out unreadable
         self.last_ts = ""
-        # Lines delivered at exactly last_ts. A reopened stream starts at last_ts (`since`) and so repeats
-        # those: skipping lines at or before last_ts would also drop new ones of the same instant, and
-        # Podman's timestamps are whole seconds (a restart within the second lost every line of it).
-        self.last_ts_count = 0
+        # The lines (stream, text) delivered at exactly last_ts. A reopened stream starts at last_ts (`since`)
+        # and so repeats those: skipping every line at last_ts would also drop new ones of the same instant,
+        # and Podman's timestamps are whole seconds (a restart within the second lost every line of it).
+        # Skipping by count is not enough either: across a restart Podman's old stream may deliver a new
+        # run's second line without its first, so the lines at last_ts are told apart by what they say.
+        self._at_last: Counter[tuple[int, str]] = Counter()
 
     @property
     def stopped(self) -> bool:
@@ -191,23 +194,27 @@ class LogFollower:
         # the UI a thousand times a second. A quiet stream has nothing waiting: its line goes at once.
         fd = dockerapi.connection_fd(response)
         # A reopened stream repeats what came before `since` rounding and the lines of the instant it starts
-        # at: drop those before it, and at it as many as were delivered already.
-        repeats, seen, skip = bool(self.last_ts), ts_key(self.last_ts), self.last_ts_count
+        # at: drop those before it, and at it the ones delivered already.
+        repeats, seen, delivered = bool(self.last_ts), ts_key(self.last_ts), Counter(self._at_last)
         held, since = LineBatch(), 0.0
         for arrived in read_lines(response, multiplexed):
             if self.stopped:
                 return
             batch = arrived
             if repeats:
-                first_new = len(batch)
+                keep: list[int] = []
                 for i, ts in enumerate(batch.ts):
-                    key = ts_key(ts) if ts else ""
-                    if key and (key < seen or (key == seen and skip > 0)):
-                        skip -= key == seen
+                    key = ts_key(ts) if ts and repeats else ""
+                    if key and key < seen:
                         continue
-                    first_new, repeats = i, False
-                    break
-                batch = batch[first_new:]
+                    line = (batch.stream[i], batch.text[i])
+                    if key == seen and delivered[line] > 0:
+                        delivered[line] -= 1
+                        continue
+                    repeats = repeats and key == seen  # past the instant: nothing more can repeat
+                    keep.append(i)
+                if len(keep) != len(batch):
+                    batch = batch.select(keep)
             held.extend(batch)
             since = since or time.monotonic()
             if (fd is not None and len(held) < API_BATCH and time.monotonic() - since < API_HOLD
@@ -236,20 +243,19 @@ class LogFollower:
             self.on_lines(batch)
 
     def _count_last(self, batch: LineBatch) -> None:
-        """Keep last_ts and how many lines were delivered at it (notes have no timestamp: not counted)."""
-        stamped = [ts for ts in batch.ts if ts]
-        if not stamped:
+        """Keep last_ts and the lines delivered at it (notes have no timestamp: not counted)."""
+        rows = [i for i, ts in enumerate(batch.ts) if ts]
+        if not rows:
             return
-        last = stamped[-1]
-        at_last = 0
-        for ts in reversed(stamped):
-            if ts != last:
+        last = batch.ts[rows[-1]]
+        trailing: list[tuple[int, str]] = []
+        for i in reversed(rows):
+            if batch.ts[i] != last:
                 break
-            at_last += 1
-        if last == self.last_ts and at_last == len(stamped):
-            self.last_ts_count += at_last
-        else:
-            self.last_ts, self.last_ts_count = last, at_last
+            trailing.append((batch.stream[i], batch.text[i]))
+        if last != self.last_ts or len(trailing) != len(rows):
+            self.last_ts, self._at_last = last, Counter()
+        self._at_last.update(trailing)
 
     def _follow_file(self, engine: Engine, current: Current, tail: int | str) -> None:
         """Read the container's log file until the container stops (or at once, when it is not running).
