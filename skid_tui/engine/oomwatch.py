@@ -80,6 +80,7 @@ class OomWatch:
             self._by_id[container_id] = watched
             self._by_fd[wake_fd] = watched
             self._poll.register(wake_fd, events)
+        self._wake()  # a poll() under way knows only the fds it started with: begin another one now
         return True
 
     def remove(self, container_id: str) -> None:
@@ -98,8 +99,7 @@ class OomWatch:
             ids = list(self._by_id)
         for cid in ids:
             self.remove(cid)
-        with contextlib.suppress(OSError):
-            os.write(self._pipe_w, b"x")
+        self._wake()
         self._thread.join(timeout=2)
         for fd in (self._pipe_r, self._pipe_w):
             with contextlib.suppress(OSError):
@@ -110,18 +110,25 @@ class OomWatch:
         with self._lock:
             return set(self._by_id)
 
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):  # a full pipe already holds a wake-up
+            os.write(self._pipe_w, b"x")
+
     # -- the thread ---------------------------------------------------------------------------------------
 
     def _run(self) -> None:
         while True:
             try:
-                ready = self._poll.poll(1000)
+                ready = self._poll.poll()
             except (OSError, ValueError):
                 return
             with self._lock:
                 if self._stopped:
                     return
                 woken = [self._by_fd[fd] for fd, _ in ready if fd in self._by_fd]
+            if any(fd == self._pipe_r for fd, _ in ready):
+                with contextlib.suppress(OSError):
+                    os.read(self._pipe_r, 4096)
             for watched in woken:
                 self._notified(watched)
 
