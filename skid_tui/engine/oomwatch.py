@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from skid_tui.engine.cgroups import CgroupPaths, oom_kills
+from skid_tui.engine.cgroups import CgroupPaths, oom_kills, stat_value
 
 SETTLE = (0.0, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1)  # seconds after a notification at which the counter is read
 
@@ -31,6 +31,7 @@ class _Watched:
     wake_fd: int  # what poll() waits on: the eventfd (v1), or counter_fd itself (v2)
     version: int
     count: int
+    ooms: int  # v2: memory.events `oom`, which rises before the kill (its other lines change far more often)
 
 
 class OomWatch:
@@ -55,7 +56,8 @@ class OomWatch:
         counter_fd = wake_fd = -1
         try:
             counter_fd = os.open(paths.oom, os.O_RDONLY | os.O_CLOEXEC)
-            count = oom_kills(os.pread(counter_fd, 4096, 0))
+            text = os.pread(counter_fd, 4096, 0)
+            count = oom_kills(text)
             if count is None:
                 raise OSError(errno.ENOTSUP, "no oom_kill counter")
             if paths.version == 1:
@@ -72,7 +74,8 @@ class OomWatch:
                 with contextlib.suppress(OSError):
                     os.close(fd)
             return False
-        watched = _Watched(container_id, counter_fd, wake_fd, paths.version, count)
+        watched = _Watched(container_id, counter_fd, wake_fd, paths.version, count,
+                           stat_value(text, b"oom") if paths.version == 2 else 0)
         with self._lock:
             if self._stopped or container_id in self._by_id:
                 self._close(watched)
@@ -133,9 +136,11 @@ class OomWatch:
                 self._notified(watched)
 
     def _notified(self, watched: _Watched) -> None:
-        if watched.version == 1:
+        if watched.version == 1:  # its eventfd fires for an OOM (or the cgroup's removal) only
             with contextlib.suppress(OSError):
                 os.eventfd_read(watched.wake_fd)
+        elif not self._v2_oom(watched):
+            return  # a `high` or `max` event of a container near its limit: nothing to wait for
         started = time.monotonic()
         for at in SETTLE:
             delay = started + at - time.monotonic()
@@ -151,6 +156,17 @@ class OomWatch:
                 watched.count = count
                 self.on_kill(watched.container_id, count)
                 return
+
+    def _v2_oom(self, watched: _Watched) -> bool:
+        try:
+            ooms = stat_value(os.pread(watched.counter_fd, 4096, 0), b"oom")
+        except OSError:
+            self.remove(watched.container_id)
+            return False
+        if ooms <= watched.ooms:
+            return False
+        watched.ooms = ooms
+        return True
 
     @staticmethod
     def _close(watched: _Watched) -> None:

@@ -98,6 +98,15 @@ class Progress:
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
+TRANSITION_RETRY_DELAY = 1.0
+TRANSITION_RETRY_WHY = "the engine refused while the container was still changing state"
+
+
+def in_transition(lines: Sequence[str]) -> bool:
+    """Podman's answer to a start or stop of a container that is still stopping or starting."""
+    return any("container state improper" in line for line in lines)
+
+
 def run_operation(op: Operation, target: ComposeTarget, candidates: Callable[[], list[EngineCandidate]],
                   progress: Progress | None = None) -> OperationResult:
     """Run it to its end (blocking). A data removal deletes its listed volumes only once compose removed the
@@ -118,15 +127,6 @@ def run_operation(op: Operation, target: ComposeTarget, candidates: Callable[[],
     if op.kind == Kind.REMOVE_DATA:
         note = remove_listed(op.volumes, candidates) if result.ok else "volumes kept"
     return OperationResult(op, result, result.seconds, result.error, note)
-
-
-TRANSITION_RETRY_DELAY = 1.0
-TRANSITION_RETRY_WHY = "the engine refused while the container was still changing state"
-
-
-def in_transition(lines: Sequence[str]) -> bool:
-    """Podman's answer to a start or stop of a container that is still stopping or starting."""
-    return any("container state improper" in line for line in lines)
 
 
 def remove_listed(volumes: Sequence[Volume], candidates: Callable[[], list[EngineCandidate]]) -> str:

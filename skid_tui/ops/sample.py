@@ -52,9 +52,7 @@ class ModelFeed:
 
 
 CONNECT_REQUESTS = 6  # what connecting costs the watcher: /version, /info, /events, the list, inspects
-
-
-PODMAN_SAMPLE_TIMEOUT = 12.0
+PODMAN_SAMPLE_TIMEOUT = 12.0  # seconds: two readings of a Podman that sends one every 5 s
 
 
 def wait_complete(feed: ModelFeed, connect_timeout: float | None = None, sample_timeout: float = 3.0) -> bool:

@@ -365,10 +365,12 @@ class SkidApp(App[None]):
         exit at the limit): once per kill, whichever way skid learned of it. Kills from before skid watched,
         or long past, are the panel's to show, not news."""
         for service in services:
-            r = self.model.resources(service) if service in self.stack.services else None
-            if r is None or r.oom_kills <= self._oom_told.get(service, 0):
+            usage = self.model.usage.get(service)  # not resources(): this runs on every tick
+            told = self._oom_told.get(service, 0)
+            if usage is None or usage.oom_kills <= told or service not in self.stack.services:
                 continue
-            new, self._oom_told[service] = r.oom_kills - self._oom_told.get(service, 0), r.oom_kills
+            r = self.model.resources(service)
+            new, self._oom_told[service] = r.oom_kills - told, r.oom_kills
             if not r.oom_time_known or r.oom_at is None or utc_now() - r.oom_at > OOM_NEWS:
                 continue
             spec = self.stack.services[service]

@@ -204,3 +204,27 @@ def test_a_line_podman_skipped_at_a_restart_comes_with_the_reopened_stream(monke
     # ...the stream reopened at t2 has both: the first is new, the second a repeat.
     pumped(follower, [lines((t2, "run 3 line 1"), (t2, "run 3 line 2"), (t3, "run 3 line 3"))], monkeypatch)
     assert got.text == ["run 2 line 48", "run 3 line 2", "run 3 line 1", "run 3 line 3"]
+
+
+def test_a_v2_memory_events_change_that_is_no_oom_costs_one_read(tmp_path):
+    import os
+    import time as clock
+
+    from skid_tui.engine.oomwatch import OomWatch, _Watched
+
+    events = tmp_path / "memory.events"
+    events.write_bytes(b"low 0\nhigh 0\nmax 40\noom 0\noom_kill 0\n")
+    kills: list[tuple[str, int]] = []
+    watch = OomWatch(lambda cid, n: kills.append((cid, n)))
+    fd = os.open(events, os.O_RDONLY)
+    try:
+        watched = _Watched("c1", fd, fd, 2, 0, 0)
+        started = clock.monotonic()
+        watch._notified(watched)  # `max` rose: the container is at its limit, not killed
+        assert kills == [] and clock.monotonic() - started < 0.05
+        events.write_bytes(b"low 0\nhigh 0\nmax 41\noom 1\noom_kill 1\n")
+        watch._notified(watched)
+        assert kills == [("c1", 1)] and (watched.count, watched.ooms) == (1, 1)
+    finally:
+        os.close(fd)
+        watch.stop()

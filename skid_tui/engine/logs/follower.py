@@ -243,17 +243,21 @@ class LogFollower:
             self.on_lines(batch)
 
     def _count_last(self, batch: LineBatch) -> None:
-        """Keep last_ts and the lines delivered at it (notes have no timestamp: not counted)."""
-        rows = [i for i, ts in enumerate(batch.ts) if ts]
-        if not rows:
-            return
-        last = batch.ts[rows[-1]]
-        trailing: list[tuple[int, str]] = []
-        for i in reversed(rows):
-            if batch.ts[i] != last:
+        """Keep last_ts and the lines delivered at it (notes have no timestamp: not counted). From the end
+        back to the first line of another instant: a flood's batch is not walked whole."""
+        last, trailing, whole = "", [], True
+        for i in range(len(batch.ts) - 1, -1, -1):
+            ts = batch.ts[i]
+            if not ts:
+                continue
+            if last and ts != last:
+                whole = False
                 break
+            last = ts
             trailing.append((batch.stream[i], batch.text[i]))
-        if last != self.last_ts or len(trailing) != len(rows):
+        if not last:
+            return
+        if last != self.last_ts or not whole:
             self.last_ts, self._at_last = last, Counter()
         self._at_last.update(trailing)
 
