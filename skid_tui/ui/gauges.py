@@ -12,9 +12,15 @@ from rich.text import Text
 
 from skid_tui.stack.sizes import compact_bytes, compact_rate
 
-__all__ = ["compact_bytes", "compact_rate", "memory_ruler_cells", "percent", "ruler_scale", "sparkline"]
+__all__ = ["SparkMemo", "compact_bytes", "compact_rate", "memory_ruler_cells", "percent", "ruler_scale",
+           "sparkline"]
 
 SPARKS = "▁▂▃▄▅▆▇█"
+_TOP_LEVEL = len(SPARKS) - 1
+
+
+def _spark(v: float, top: float) -> str:
+    return SPARKS[min(_TOP_LEVEL, max(0, round(v / top * _TOP_LEVEL)))]
 
 
 def sparkline(values: Sequence[float], width: int, top: float) -> str:
@@ -25,11 +31,44 @@ def sparkline(values: Sequence[float], width: int, top: float) -> str:
     if top <= 0:
         top = max(values, default=0.0) or 1.0
     tail = list(values)[-width:]
-    chars = []
-    for v in tail:
-        level = min(len(SPARKS) - 1, max(0, round(v / top * (len(SPARKS) - 1))))
-        chars.append(SPARKS[level])
-    return " " * (width - len(chars)) + "".join(chars)
+    return " " * (width - len(tail)) + "".join([_spark(v, top) for v in tail])
+
+
+class SparkMemo:
+    """Sparklines drawn a cell at a time: a series that moved on by one reading since it was last drawn (at
+    the same width and scale) is the last text shifted by one cell, not 60 cells worked out again. Every
+    panel draws two each second; this is what keeps a steady dashboard's second cheap.
+
+    The memo checks the old series against the new one, so a stale or foreign entry is never used.
+    """
+
+    LIMIT = 4096  # entries; past it the memo starts afresh (stacks come and go in one process's tests)
+
+    def __init__(self) -> None:
+        self._last: dict[object, tuple[tuple[float, ...], int, float, str]] = {}
+
+    def draw(self, key: object, values: tuple[float, ...], width: int, top: float) -> str:
+        """sparkline(values, width, top), from the entry under `key` when that is one reading behind."""
+        if width <= 0 or top <= 0:
+            return sparkline(values, width, top)
+        last = self._last.get(key)
+        text = None
+        if last is not None and last[1] == width and last[2] == top:
+            old, before = last[0], last[3]
+            n = len(values)
+            if values == old:
+                return before
+            # Grown by one (the pad, or the oldest cell past the width, gives way), or slid by one with
+            # at least a full width of readings (else the oldest reading is inside the text, not its edge).
+            if n and ((n == len(old) + 1 and values[:-1] == old)
+                      or (n == len(old) and n >= width and values[:-1] == old[1:])):
+                text = before[1:] + _spark(values[-1], top)
+        if text is None:
+            text = sparkline(values, width, top)
+        if len(self._last) >= self.LIMIT:
+            self._last.clear()
+        self._last[key] = (values, width, top, text)
+        return text
 
 
 def percent(value: float | None) -> str:

@@ -16,11 +16,12 @@ from skid_tui.model import ServiceResources, Totals
 from skid_tui.model.budget import BudgetState, cpu_fraction, usage_tone
 from skid_tui.present import BUDGET_STYLE
 from skid_tui.stack import Profile, ServiceSpec, format_bytes
-from skid_tui.ui.gauges import compact_bytes, compact_rate, percent, ruler_scale, sparkline
+from skid_tui.ui.gauges import SparkMemo, compact_bytes, compact_rate, percent, ruler_scale
 
 Tone = str  # "ok", "warn", "bad", "off", "lost"
 PANEL_WIDTH = 46  # content width of a panel before the first layout tells the real one
 MEM_TEXT = 9  # "1.20 GiB" right-aligned: the ruler keeps its width as numbers change
+SPARKS = SparkMemo()  # every panel's two sparklines, moved on a cell at a time
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def resource_view(r: ServiceResources, width: int) -> ResourceView:
     elif not r.running and peak is not None:
         parts.append(f"last peak {format_bytes(peak)}")
     spark_width = max(4, width - 4)
-    mem_spark = sparkline(r.mem_history[-60:], spark_width, scale) if r.running else ""
+    mem_spark = SPARKS.draw((r.service, "mem"), r.mem_history[-60:], spark_width, scale) if r.running else ""
     fraction = cpu_fraction(r.cpu_percent, r.cpu_limit)
     if not r.running:
         cpu_text = f"limit {r.cpu_limit:g} cpu" if r.cpu_limit else ""
@@ -77,7 +78,7 @@ def resource_view(r: ServiceResources, width: int) -> ResourceView:
     cpu_spark = ""
     if r.running:
         top = r.cpu_limit * 100 if r.cpu_limit else max(100.0, max(r.cpu_history, default=0.0))
-        cpu_spark = sparkline(r.cpu_history[-60:], max(4, width - 5 - len(cpu_text)), top)
+        cpu_spark = SPARKS.draw((r.service, "cpu"), r.cpu_history[-60:], max(4, width - 5 - len(cpu_text)), top)
     net = ""
     if r.running:
         net = f"↓{compact_rate(r.net_rx_bps)} ↑{compact_rate(r.net_tx_bps)}"

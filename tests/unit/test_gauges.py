@@ -1,6 +1,8 @@
 """Text gauges: sparklines that stay flat when the series is flat, rulers with budget marks."""
 
-from skid_tui.ui.gauges import memory_ruler_cells, percent, ruler_scale, sparkline
+import random
+
+from skid_tui.ui.gauges import SparkMemo, memory_ruler_cells, percent, ruler_scale, sparkline
 from skid_tui.ui.views import resource_view
 from tests.factories import MiB, container
 from tests.unit.test_model import model, sample
@@ -11,6 +13,25 @@ def test_a_flat_series_stays_flat_and_scales_to_its_top():
     assert sparkline([0, 400], 4, 400) == "  ▁█"
     assert sparkline([], 3, 10) == "   "
     assert sparkline([5, 50], 2, 0) == "▂█"  # no top: the series' own maximum
+
+
+def test_the_memo_draws_what_sparkline_draws_as_a_series_grows_slides_and_changes_scale():
+    memo, rng = SparkMemo(), random.Random(7)
+    series: list[float] = []
+    width, top = 12, 100.0
+    for step in range(200):
+        series = [*series, rng.uniform(0, 120)][-20:]  # grows to 20, then slides by one
+        if step == 60:
+            width = 30  # wider than the ring: the pad shrinks as it grows again
+        if step == 120:
+            top = 50.0
+        if step == 150:
+            series = series[:5]  # a new container: a shorter series
+        values = tuple(series)
+        assert memo.draw("k", values, width, top) == sparkline(values, width, top), step
+    # A foreign series under the same key one reading "ahead" of the old is not shifted onto it.
+    memo.draw("j", (1.0, 2.0, 3.0), 3, 3.0)
+    assert memo.draw("j", (9.0, 9.0, 3.0, 0.0), 3, 3.0) == sparkline((9.0, 9.0, 3.0, 0.0), 3, 3.0)
 
 
 def test_ruler_marks_standard_and_maximum():

@@ -69,44 +69,56 @@ def _state_line(view: ServiceView, text: Text) -> None:
         text.append("  OOM-KILLED ", style="bold white on red")
 
 
-def _resource_lines(r: ResourceView, text: Text) -> None:
-    text.append("mem ", style=LABEL)
-    text.append_text(memory_ruler_cells(r.ruler_width, r.ruler_filled, r.ruler_std, r.ruler_max, r.ruler_style))
-    text.append(" ")
-    text.append(r.mem_text, style=f"bold {r.ruler_style}" if r.running else "dim")
-    text.append("\n    ")
-    text.append(r.limits_text, style="" if r.running else "dim")
-    text.append("\n    ")
-    text.append(r.mem_spark, style=r.ruler_style)
-    text.append("\ncpu ", style=LABEL)
+def _line(text: str = "", style: str = "") -> Text:
+    return Text(text, style=style, no_wrap=True, overflow="ellipsis")
+
+
+def _resource_lines(r: ResourceView) -> list[Text]:
+    mem = _line("mem ", LABEL)
+    mem.append_text(memory_ruler_cells(r.ruler_width, r.ruler_filled, r.ruler_std, r.ruler_max, r.ruler_style))
+    mem.append(" ")
+    mem.append(r.mem_text, style=f"bold {r.ruler_style}" if r.running else "dim")
+    limits = _line("    ")
+    limits.append(r.limits_text, style="" if r.running else "dim")
+    spark = _line("    ")
+    spark.append(r.mem_spark, style=r.ruler_style)
+    cpu = _line("cpu ", LABEL)
     if r.running:
-        text.append(r.cpu_spark, style=r.cpu_style or "cyan")
-        text.append(f" {r.cpu_text}", style=r.cpu_style)
+        cpu.append(r.cpu_spark, style=r.cpu_style or "cyan")
+        cpu.append(f" {r.cpu_text}", style=r.cpu_style)
     else:
-        text.append(r.cpu_text, style="dim")
-    text.append("\nnet ", style=LABEL)
-    text.append(r.net_text)
+        cpu.append(r.cpu_text, style="dim")
+    net = _line("net ", LABEL)
+    net.append(r.net_text)
+    return [mem, limits, spark, cpu, net]
 
 
-def render_service(view: ServiceView) -> Text:
-    """The panel's body as a pure function of its view.
+def service_lines(view: ServiceView) -> list[Text]:
+    """The panel's body, a Text per line, as a pure function of its view.
 
     Every string from the engine or a file (state, health, image, ports) goes in as text through
     `visible`: Text.append never parses markup, and no control character reaches the terminal.
+    Built line by line (not one Text split at newlines): a panel compares its lines on every reading.
     """
-    text = Text(no_wrap=True, overflow="ellipsis")
-    _state_line(view, text)
-    text.append("\n")
+    state = _line()
+    _state_line(view, state)
+    lines = [state]
     if view.resources is not None:
-        _resource_lines(view.resources, text)
+        lines += _resource_lines(view.resources)
     else:
-        text.append(view.budget, style="dim" if view.budget == "no budget" else "")
-    text.append("\n")
-    text.append(visible(view.image) or "no image", style="italic grey62")
+        lines.append(_line(view.budget, "dim" if view.budget == "no budget" else ""))
+    image = _line()
+    image.append(visible(view.image) or "no image", style="italic grey62")
     if view.ports:
-        text.append(" · ")
-        text.append(visible("  ".join(view.ports)))
-    return text
+        image.append(" · ")
+        image.append(visible("  ".join(view.ports)))
+    lines.append(image)
+    return lines
+
+
+def render_service(view: ServiceView) -> Text:
+    """The panel's body as one Text."""
+    return Text("\n", no_wrap=True, overflow="ellipsis").join(service_lines(view))
 
 
 class ServicePanel(Widget, can_focus=True):
@@ -123,7 +135,7 @@ class ServicePanel(Widget, can_focus=True):
         self.auto_links = False  # no links in a panel: skip Textual's per-strip link styling
         self.service = view.name
         self.view = view
-        self._lines: list[Text] = render_service(view).split("\n")
+        self._lines: list[Text] = service_lines(view)
         self._strips: dict[int, Strip] = {}
         self._base_style: Style | None = None  # the panel's colours, looked up once per restyle
         self.border_title = panel_title(view)
@@ -173,7 +185,7 @@ class ServicePanel(Widget, can_focus=True):
             return False
         old = self.view
         self.view = view
-        lines = render_service(view).split("\n")
+        lines = service_lines(view)
         width = self.content_size.width
         changed = [y for y in range(max(len(lines), len(self._lines)))
                    if y >= len(lines) or y >= len(self._lines) or lines[y] != self._lines[y]]
