@@ -42,9 +42,11 @@ def _global_options(parser: argparse.ArgumentParser, default: Any) -> None:
     g.add_argument("--compose-cmd", metavar="CMD", default=default,
                    help='the compose tool to run, e.g. "docker compose", "docker-compose", "podman-compose" '
                         "(default: the first of those that answers)")
-    g.add_argument("--stats", choices=("auto", "cgroup", "api"), default=default,
+    g.add_argument("--stats", choices=("auto", "cgroup", "api", "agent"), default=default,
                    help="how to sample resources: direct cgroup reads where possible (auto, the default), "
-                        "only cgroup reads, or only the engine's stats streams")
+                        "only cgroup reads, only the engine's stats streams, or a small agent container that "
+                        "reads the engine's cgroups (cheap where skid cannot read them itself: Docker Desktop, "
+                        "a remote engine)")
 
 
 def build_parser() -> argparse.ArgumentParser:

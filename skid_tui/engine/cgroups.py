@@ -142,6 +142,44 @@ def oom_kills(text: bytes) -> int | None:
     return stat_value(text, b"oom_kill")
 
 
+def parse_limit(raw: bytes) -> int:
+    """memory.max (v2, "max" when unlimited) or memory.limit_in_bytes (v1, a huge number) -> bytes."""
+    raw = raw.strip()
+    return UNLIMITED if raw == b"max" else int(raw)
+
+
+def counters_sample(container_id: str, at: float, wall_ns: int, previous: StatsSample | None, *, usage: int,
+                    inactive: int, limit: int, cpu_ns: int, pids: int, net: tuple[int, int] | None,
+                    oom: int | None, mem_total: int, source: str) -> tuple[StatsSample, bool]:
+    """A sample from one reading of a cgroup's counters (read here, or by the agent in the engine's VM),
+    and whether it becomes the next reading's baseline: `docker stats`' memory, CPU% over wall time."""
+    prev = previous
+    # Readings closer than 0.1 s make a noisy CPU%: keep the older baseline and report none this time.
+    too_soon = prev is not None and wall_ns - prev.system_ns < 100_000_000
+    if too_soon:
+        prev = None
+    rx, tx = net if net is not None else (prev.net_rx if prev else 0, prev.net_tx if prev else 0)
+    sample = with_rates(
+        StatsSample(
+            container_id=container_id,
+            at=at,
+            mem_used=usage - inactive if inactive < usage else usage,
+            mem_limit=mem_total if limit >= UNLIMITED else limit,
+            cpu_percent=cpu_percent(cpu_ns - prev.cpu_total_ns, wall_ns - prev.system_ns, 1) if prev else None,
+            cpu_total_ns=cpu_ns,
+            system_ns=wall_ns,
+            net_rx=rx,
+            net_tx=tx,
+            pids=pids,
+            source=source,
+            cpu_window=(wall_ns - prev.system_ns) / 1e9 if prev else None,
+            oom_kills=oom,
+        ),
+        prev,
+    )
+    return sample, not too_soon
+
+
 class CgroupReader:
     """Keeps the container's cgroup files open and reads them once per tick (pread: no reopen, no path walk)."""
 
@@ -175,37 +213,15 @@ class CgroupReader:
         stat = self._read("mem_stat")
         v1 = self.paths.version == 1
         inactive = stat_value(stat, b"total_inactive_file" if v1 else b"inactive_file")
-        raw_limit = self._read("mem_limit").strip()
-        limit = UNLIMITED if raw_limit == b"max" else int(raw_limit)
+        limit = parse_limit(self._read("mem_limit"))
         cpu = int(self._read("cpu_usage")) if v1 else stat_value(self._read("cpu_usage"), b"usage_usec") * 1000
         pids = int(self._read("pids")) if "pids" in self._fds else 0
         rx, tx = net_dev_totals(self._read("net_dev"))
         oom = oom_kills(self._read("oom")) if "oom" in self._fds else None
-        wall = time.monotonic_ns()
-        prev = self.previous
-        # Readings closer than 0.1 s make a noisy CPU%: keep the older baseline and report none this time.
-        too_soon = prev is not None and wall - prev.system_ns < 100_000_000
-        if too_soon:
-            prev = None
-        sample = with_rates(
-            StatsSample(
-                container_id=self.container_id,
-                at=at,
-                mem_used=usage - inactive if inactive < usage else usage,
-                mem_limit=self.mem_total if limit >= UNLIMITED else limit,
-                cpu_percent=cpu_percent(cpu - prev.cpu_total_ns, wall - prev.system_ns, 1) if prev else None,
-                cpu_total_ns=cpu,
-                system_ns=wall,
-                net_rx=rx,
-                net_tx=tx,
-                pids=pids,
-                source="cgroup",
-                cpu_window=(wall - prev.system_ns) / 1e9 if prev else None,
-                oom_kills=oom,
-            ),
-            prev,
-        )
-        if not too_soon:
+        sample, keep = counters_sample(self.container_id, at, time.monotonic_ns(), self.previous, usage=usage,
+                                       inactive=inactive, limit=limit, cpu_ns=cpu, pids=pids, net=(rx, tx),
+                                       oom=oom, mem_total=self.mem_total, source="cgroup")
+        if keep:
             self.previous = sample
         return sample
 

@@ -1,8 +1,9 @@
-"""Samples every running container once a second: cgroup reads where possible, else an API stream each.
+"""Samples every running container once a second: cgroup reads where possible, else an API stream each;
+or, with `--stats agent`, one reading of every container by the stats agent in the engine (agent.py).
 
-One tick thread reads the cgroup files of every container it can and collects what the API streams
-delivered since the last tick, then hands one batch to its listener: one message per second for the
-UI, however many containers there are. A container whose cgroup read fails falls back to an API stream.
+One tick thread reads the cgroup files of every container it can (or asks the agent) and collects what the
+API streams delivered since the last tick, then hands one batch to its listener: one message per second for
+the UI, however many containers there are. A container whose cgroup read fails falls back to an API stream.
 """
 
 from __future__ import annotations
@@ -15,14 +16,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from skid_tui.engine import dockerapi
-from skid_tui.engine.cgroups import CgroupReader, locate
+from skid_tui.engine.agent import AgentError, StatsAgent
+from skid_tui.engine.cgroups import UNLIMITED, CgroupReader, counters_sample, locate
 from skid_tui.engine.client import ENGINE_ERRORS, Engine
 from skid_tui.engine.containers import ContainerSnapshot
 from skid_tui.engine.oomwatch import OomWatch
 from skid_tui.engine.stats import StatsSample, sample_from_api, sample_from_libpod
 
-StatsMode = Literal["auto", "cgroup", "api"]
+StatsMode = Literal["auto", "cgroup", "api", "agent"]
 FIRST_READING_GAP = 0.25  # seconds between a new container's first two readings: enough for a CPU%
+AGENT_MISSES = 3  # readings (each after a scan) without a container before it goes to an API stream
+AGENT_RESTARTS = 3  # an agent that keeps dying is given up for API streams
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ class StatsBatch:
     """The samples of one tick, and which paths produced them."""
 
     samples: tuple[StatsSample, ...]
-    source: str  # "cgroup", "api", "cgroup+api", or "none" when nothing runs
+    source: str  # the paths joined by "+" ("cgroup", "agent", "api", "cgroup+api"...), or "none" when nothing runs
     fallbacks: tuple[tuple[str, str], ...] = ()  # (container id, why its cgroup could not be read)
     at: float = field(default_factory=time.monotonic)
 
@@ -66,7 +70,14 @@ class StatsSampler:
         self._streams: dict[str, dockerapi.Stream | None] = {}  # container id -> its open API stream
         self._latest: dict[str, StatsSample] = {}  # API samples not yet handed over
         self._fallbacks: dict[str, str] = {}
-        self._no_fast_path = fast_path_possible(engine) if mode != "api" else "API path chosen"
+        self._no_fast_path = fast_path_possible(engine) if mode in ("auto", "cgroup") else f"{mode} path chosen"
+        # The agent path: container id -> readings in a row the agent did not have it.
+        self._agent_ids: dict[str, int] = {}
+        self._agent_prev: dict[str, StatsSample] = {}
+        self._agent_scan = False
+        self._agent: StatsAgent | None = None
+        self._agent_failed: str | None = None  # why the agent cannot be used (then API streams)
+        self._agent_restarts = 0
         self._libpod = engine.info.kind == "Podman"
         self._oom_watch: OomWatch | None = None  # started with the first cgroup reader
 
@@ -76,9 +87,13 @@ class StatsSampler:
         """Start sampling a running container (idempotent). Blocking: call from the watcher's thread."""
         cid = container.id
         with self._lock:
-            if self._stopped.is_set() or cid in self._readers or cid in self._streams:
+            if self._stopped.is_set() or cid in self._readers or cid in self._streams or cid in self._agent_ids:
                 return
-        why = self._no_fast_path
+            if self.mode == "agent" and self._agent_failed is None:
+                self._agent_ids[cid] = 0
+                self._agent_scan = True
+                return
+        why = self._agent_failed if self.mode == "agent" else self._no_fast_path
         if why is None:
             try:
                 reader = CgroupReader(cid, locate(container.pid, cid), self.engine.info.mem_total)
@@ -100,6 +115,8 @@ class StatsSampler:
         with self._lock:
             reader = self._readers.pop(container_id, None)
             stream = self._streams.pop(container_id, None)
+            self._agent_ids.pop(container_id, None)
+            self._agent_prev.pop(container_id, None)
             self._latest.pop(container_id, None)
             self._fallbacks.pop(container_id, None)
         if reader is not None:
@@ -123,7 +140,7 @@ class StatsSampler:
     @property
     def tracked(self) -> set[str]:
         with self._lock:
-            return set(self._readers) | set(self._streams) | set(self._fallbacks)
+            return set(self._readers) | set(self._streams) | set(self._fallbacks) | set(self._agent_ids)
 
     # -- the tick loop --------------------------------------------------------------------------------
 
@@ -153,6 +170,7 @@ class StatsSampler:
             readers = list(self._readers.items())
             api = list(self._latest.values())
             self._latest.clear()
+            agent_wanted = bool(self._agent_ids)
         samples: list[StatsSample] = []
         for cid, reader in readers:
             try:
@@ -160,12 +178,94 @@ class StatsSampler:
             except (OSError, ValueError) as exc:
                 # The cgroup went away or cannot be read: let the API say what it knows.
                 self._demote(cid, reader, f"cgroup read failed: {exc}")
+        if agent_wanted:
+            samples.extend(self._agent_tick())
         samples.extend(api)
         with self._lock:
-            kinds = ("cgroup" if self._readers else "") + ("+" if self._readers and self._streams else "") + (
-                "api" if self._streams else "")
+            kinds = "+".join(kind for kind, on in (("cgroup", self._readers), ("agent", self._agent_ids),
+                                                   ("api", self._streams)) if on)
             fallbacks = tuple(self._fallbacks.items())
         return StatsBatch(tuple(samples), kinds or "none", fallbacks)
+
+    # -- the agent path -------------------------------------------------------------------------------
+
+    def _agent_tick(self) -> list[StatsSample]:
+        """One reading of every agent-sampled container; the agent is started (or restarted) here."""
+        if self._stopped.is_set():
+            return []
+        if self._agent is None:
+            agent = StatsAgent(self.engine)
+            try:
+                agent.start()
+            except AgentError as exc:
+                self._agent_gone(str(exc), restart=False)
+                return []
+            with self._lock:
+                if self._stopped.is_set():
+                    agent.stop()
+                    return []
+                self._agent = agent
+                self._agent_scan = False  # it has just looked
+        with self._lock:
+            scan, self._agent_scan = self._agent_scan, False
+        try:
+            readings = self._agent.read(scan=scan)
+        except AgentError as exc:
+            self._agent_gone(str(exc), restart=True)
+            return []
+        wall = time.monotonic_ns()
+        at = time.monotonic()
+        mem_total = self.engine.info.mem_total
+        samples = []
+        lost: list[str] = []
+        with self._lock:
+            for cid in list(self._agent_ids):
+                c = readings.get(cid)
+                if c is None:
+                    # Its cgroup appeared after the last look, or the agent cannot see it at all.
+                    self._agent_ids[cid] += 1
+                    self._agent_scan = True
+                    if self._agent_ids[cid] >= AGENT_MISSES:
+                        lost.append(cid)
+                    continue
+                self._agent_ids[cid] = 0
+                sample, keep = counters_sample(
+                    cid, at, wall, self._agent_prev.get(cid), usage=c.usage, inactive=c.inactive,
+                    limit=c.limit if c.limit is not None else UNLIMITED, cpu_ns=c.cpu_ns or 0, pids=c.pids or 0,
+                    net=c.net, oom=c.oom_kills, mem_total=mem_total, source="agent")
+                if keep:
+                    self._agent_prev[cid] = sample
+                samples.append(sample)
+            for cid in lost:
+                del self._agent_ids[cid]
+                self._agent_prev.pop(cid, None)
+        for cid in lost:
+            why = "the stats agent cannot see its cgroup"
+            self._start_stream(cid, why)
+            with self._lock:
+                self._fallbacks[cid] = why
+        return samples
+
+    def _agent_gone(self, why: str, restart: bool) -> None:
+        """The agent failed to start or stopped answering: start another next tick, or (at its first start,
+        or after a few restarts) give its containers to API streams, saying why."""
+        agent, self._agent = self._agent, None
+        if agent is not None:
+            agent.stop()
+        self._agent_restarts += 1
+        if restart and self._agent_restarts <= AGENT_RESTARTS:
+            with self._lock:
+                self._agent_scan = True
+            return
+        with self._lock:
+            self._agent_failed = why
+            moved = list(self._agent_ids)
+            self._agent_ids.clear()
+            self._agent_prev.clear()
+        for cid in moved:
+            self._start_stream(cid, why)
+            with self._lock:
+                self._fallbacks[cid] = why
 
     def stop(self) -> None:
         self._stopped.set()
@@ -180,6 +280,10 @@ class StatsSampler:
             _close(s)
         if self._oom_watch is not None:
             self._oom_watch.stop()
+        with self._lock:
+            agent, self._agent = self._agent, None
+        if agent is not None:
+            agent.stop()
 
     # -- the API path ---------------------------------------------------------------------------------
 

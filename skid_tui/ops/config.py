@@ -44,7 +44,7 @@ class Options:
     project_name: str | None = None
     host: str | None = None
     profile: str | None = None
-    stats: str = "auto"  # auto, cgroup or api
+    stats: str = "auto"  # auto, cgroup, api or agent
     compose_cmd: str | None = None  # the compose tool, when the user names one
 
 

@@ -327,8 +327,11 @@ class HeaderView:
 
 STATS_SOURCE_TEXT = {
     "cgroup": "stats: direct cgroup reads",
-    "api": "stats: engine API streams",
+    # A stream per container costs the engine more than the dashboard costs itself: say what costs less.
+    "api": "stats: engine API streams (--stats agent costs less)",
     "cgroup+api": "stats: cgroup reads + API streams",
+    "agent": "stats: agent in the engine",
+    "agent+api": "stats: agent + API streams",
     "none": "",
 }
 

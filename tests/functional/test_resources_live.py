@@ -191,7 +191,7 @@ async def test_a_worker_oom_killed_before_skid_started_is_counted_while_the_cont
         assert panel.view.state == "running"
 
 
-@pytest.mark.parametrize("stats", ["cgroup", "api"])
+@pytest.mark.parametrize("stats", ["cgroup", "api", "agent"])
 async def test_the_header_says_which_path_is_in_use(engine, resource_project, stats):
     resource_project.up("hog")
     stack = load_stack([str(RESOURCES)], None, project_name=resource_project.name)
@@ -199,7 +199,7 @@ async def test_the_header_says_which_path_is_in_use(engine, resource_project, st
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until(pilot, lambda: app.model.stats_source == stats, 10, f"the {stats} path")
         await wait_until(pilot, lambda: app.first_paint_at is not None, 10, "a complete paint")
-        expected = "direct cgroup reads" if stats == "cgroup" else "engine API streams"
+        expected = {"cgroup": "direct cgroup reads", "api": "engine API streams", "agent": "agent in the engine"}[stats]
         assert expected in str(app.query_one("#engine-header").render())
         hog = app.query_one("#svc-hog", ServicePanel)
         assert hog.view.resources is not None and hog.view.resources.mem_text.strip() in ("40 MiB", "41 MiB")

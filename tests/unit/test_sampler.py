@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
 
 from skid_tui.engine import sampler as sampler_mod
+from skid_tui.engine.agent import UNLIMITED, AgentError, Counters, parse_reading
 from skid_tui.engine.client import EngineInfo
 from skid_tui.engine.discovery import EngineCandidate
 from skid_tui.engine.sampler import StatsSampler, fast_path_possible
@@ -94,3 +96,94 @@ def test_api_mode_never_reads_cgroups(monkeypatch):
     s = StatsSampler(FakeEngine(), lambda batch: None, mode="api")
     s.track(replace(container("postgres"), pid=42))
     assert len(streams) == 1
+
+
+class FakeAgent:
+    """A StatsAgent that answers from a script: readings, or AgentError."""
+
+    script: list = []  # what each read() answers: readings, or an AgentError to raise
+    start_error: Exception | None = None
+    started = 0
+
+    def __init__(self, engine) -> None:
+        self.stopped = False
+
+    def start(self) -> None:
+        FakeAgent.started += 1
+        if FakeAgent.start_error is not None:
+            raise FakeAgent.start_error
+
+    def read(self, scan: bool = False):
+        step = FakeAgent.script.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+def counters(usage: int, cpu_ns: int) -> Counters:
+    return Counters(usage, 0, None, cpu_ns, 3, (10, 20), 0)
+
+
+@pytest.fixture
+def agent_sampler(monkeypatch):
+    streams: list[tuple[str, str]] = []
+    FakeAgent.script, FakeAgent.started, FakeAgent.start_error = [], 0, None
+    monkeypatch.setattr(sampler_mod, "StatsAgent", FakeAgent)
+    monkeypatch.setattr(StatsSampler, "_start_stream", lambda self, cid, why: streams.append((cid, why)))
+    return StatsSampler(FakeEngine(), lambda batch: None, mode="agent"), streams
+
+
+def test_the_agent_path_makes_cpu_from_two_readings_and_hands_lost_containers_to_the_api(agent_sampler):
+    s, streams = agent_sampler
+    a, b = container("api").id, "b" * 64
+    s.track(container("api"))
+    s.track(replace(container("redis"), id=b))
+    FakeAgent.script = [{a: counters(100, 0)}, {a: counters(120, 500_000_000)}, {a: counters(130, 600_000_000)},
+                        {a: counters(130, 700_000_000)}]
+    first = s.tick()
+    assert first.source == "agent" and [x.mem_used for x in first.samples] == [100]
+    assert first.samples[0].cpu_percent is None  # one reading: no CPU% yet
+    time.sleep(0.2)
+    second = s.tick()
+    assert second.samples[0].cpu_percent is not None and second.samples[0].source == "agent"
+    s.tick()  # the third reading without b: it goes to an API stream, saying why
+    assert streams == [(b, "the stats agent cannot see its cgroup")] and b not in s._agent_ids
+    assert s.tick().fallbacks == ((b, "the stats agent cannot see its cgroup"),)
+    assert FakeAgent.started == 1
+
+
+def test_an_agent_that_cannot_start_gives_every_container_to_the_api_with_the_reason(agent_sampler):
+    s, streams = agent_sampler
+    FakeAgent.start_error = AgentError("no busybox image for the stats agent")
+    s.track(container("api"))
+    assert s.tick().samples == ()
+    why = "no busybox image for the stats agent"
+    assert streams == [(container("api").id, why)]
+    s.track(container("redis"))  # later containers go straight to a stream
+    assert streams[-1] == (container("redis").id, why)
+
+
+def test_an_agent_that_dies_is_restarted_a_few_times_then_given_up(agent_sampler):
+    s, streams = agent_sampler
+    s.track(container("api"))
+    died = AgentError("the stats agent stopped: it ended")
+    FakeAgent.script = [died] * (sampler_mod.AGENT_RESTARTS + 1)
+    for _ in range(sampler_mod.AGENT_RESTARTS + 1):
+        s.tick()
+    assert FakeAgent.started == sampler_mod.AGENT_RESTARTS + 1
+    assert streams == [(container("api").id, str(died))]
+
+
+def test_an_agent_answer_line_is_parsed_and_damage_is_skipped():
+    parse = parse_reading
+    a, b = "a" * 64, "b" * 64
+    line = (f"{a} 1000 200 max 5000 3 10 20 1;{b} 50 - 9223372036854771712 - - - - -;"
+            f"short 1 2;{'c' * 64} x 1 1 1 1 1 1 1;")
+    got = parse(line)
+    assert set(got) == {a, b}
+    assert got[a] == Counters(1000, 200, UNLIMITED, 5000, 3, (10, 20), 1)
+    assert got[b] == Counters(50, 0, 9223372036854771712, None, None, None, None)
+    assert parse("") == {}
