@@ -16,6 +16,10 @@ PYTEST_ARGS ?=
 # A quick stats run (BENCH_ARGS=--quick) makes `make bench` a quick log run too: one run per path, printed only.
 LOG_BENCH_ARGS ?= $(if $(findstring --quick,$(BENCH_ARGS)),--runs 1 --no-write)
 
+# The stats benchmark draws every client in a real terminal: tmux.
+NEED_TMUX = command -v tmux >/dev/null 2>&1 || { echo "bench: installing tmux (apt-get)"; apt-get update -qq >/dev/null && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tmux >/dev/null; }
+
 .PHONY: install lint test test-docker test-podman test-engine bench bench-check bench-stats bench-logs demo demo-down run screenshots engine-up engine-down clean
 
 $(VENV)/.installed: pyproject.toml scripts/install-compose.sh
@@ -56,7 +60,7 @@ test-engine: install
 bench: install
 	@already_up=0; scripts/engine.sh status >/dev/null 2>&1 && already_up=1; \
 	if [ $$already_up = 0 ]; then trap 'scripts/engine.sh down' EXIT; fi; \
-	scripts/engine.sh up && \
+	$(NEED_TMUX) && scripts/engine.sh up && \
 	DOCKER_HOST=$(ENGINE_HOST) $(BIN)/python benchmarks/stats_bench.py $(BENCH_ARGS) && \
 	DOCKER_HOST=$(ENGINE_HOST) $(BIN)/python benchmarks/log_bench.py $(LOG_BENCH_ARGS) && \
 	$(BIN)/python benchmarks/check_bench.py $(if $(findstring --quick,$(BENCH_ARGS)),--runs 3 --no-write)
@@ -70,7 +74,7 @@ bench-check: install
 bench-stats: install
 	@already_up=0; scripts/engine.sh status >/dev/null 2>&1 && already_up=1; \
 	if [ $$already_up = 0 ]; then trap 'scripts/engine.sh down' EXIT; fi; \
-	scripts/engine.sh up && \
+	$(NEED_TMUX) && scripts/engine.sh up && \
 	DOCKER_HOST=$(ENGINE_HOST) $(BIN)/python benchmarks/stats_bench.py $(BENCH_ARGS)
 
 ## bench-logs: a million log lines into a dashboard pane, end to end (LOG_BENCH_ARGS='--runs 1 --no-write'

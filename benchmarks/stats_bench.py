@@ -1,20 +1,25 @@
-"""skid's dashboard against `docker stats`: client CPU, engine CPU it induces, peak RSS, first paint.
+"""skid's dashboard against `docker stats`, each drawing in a real terminal: CPU of the client, of the
+terminal and of the engine, peak RSS, first paint, and RSS over a long run.
 
 On the private engine it starts N demo containers (compose project `skid-bench`) and runs, round after
-round and in a rotating order, phases of the same window length:
+round and in a rotating order, phases of the same window length, each program in a tmux window of
+TERM_SIZE with a client attached on a pseudo-terminal that is read as a terminal emulator would:
 
   idle          nothing watches the containers: the engine's own background cost
-  docker-stats  `/usr/bin/docker stats <the N containers>`, stdout to /dev/null
-  skid-cgroup   the dashboard headless (its own process), stats from the cgroup files
-  skid-api      the dashboard headless, stats from the Engine API's streams
-  skid-pty      the dashboard on the cgroup path drawing to a real pseudo-terminal (--no-pty: skip)
+  docker-stats  `/usr/bin/docker stats <the N containers>`
+  skid-cgroup   the dashboard, stats from the cgroup files
+  skid-api      the dashboard, stats from the Engine API (streams for the panels in view)
+  skid-agent    the dashboard, stats from the agent container (--stats agent)
+  skid-still    the dashboard on the cgroup path with every container paused: nothing changes
 
-Each phase measures, over the same window: the client's own CPU time (psutil), the CPU time of the
-engine's processes (dockerd, its children, and this engine's containerd-shims), and the client's peak
-RSS (wait4). Induced engine CPU = phase engine CPU - median idle engine CPU. Clients are measured in
-steady state: the window opens once the dashboard has painted every service with its numbers (or
-`docker stats` has run for --warmup seconds); startup is reported apart. A phase during which the
-engine restarted or a container stopped is thrown away and run again.
+Each phase measures, over the same window: the client's process tree (psutil; on the agent path its
+agent's process too), the terminal (the tmux server and client), the engine's processes (dockerd, its
+children, and this engine's containerd-shims), and the client's peak RSS. Induced engine CPU = phase
+engine CPU - median idle engine CPU. Clients are measured in steady state: the window opens once the
+dashboard has painted every service with its memory (or `docker stats` has run for --warmup seconds);
+startup is reported apart. A phase during which the engine restarted or a container stopped is thrown
+away and run again. At the largest N a soak follows: the three paths' dashboards side by side for
+--soak seconds, their RSS read every --soak-every seconds.
 
     DOCKER_HOST=unix:///tmp/skid-engine/docker.sock .venv/bin/python benchmarks/stats_bench.py
     make bench                       # the same, starting the private engine if needed
@@ -32,6 +37,7 @@ import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
+import resource  # noqa: E402
 import select  # noqa: E402
 import shlex  # noqa: E402
 import signal  # noqa: E402
@@ -40,7 +46,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
@@ -51,19 +57,27 @@ REPO = Path(__file__).resolve().parent.parent
 PROJECT = "skid-bench"
 IMAGE = "skid-demo/base:latest"
 DOCKER_CLI = "/usr/bin/docker"  # Debian's 20.10 client, the same generation as the engine
-SIZE = (160, 48)
+TERM_SIZE = (200, 50)  # columns, rows of the terminal every client draws in
+MAIN = "w"  # the tmux session on screen (the attached client shows it)
+IDLE_COMMAND = "sleep 2147483647"
 # A real idle service: 8 MiB held in /dev/shm, a wake-up a second. No healthcheck: its execs cost the
 # engine CPU that has nothing to do with stats.
 WORKLOAD = "dd if=/dev/zero of=/dev/shm/m bs=1M count=8 2>/dev/null; while :; do sleep 1; done"
-PHASES = ("idle", "docker-stats", "skid-cgroup", "skid-api")
+PHASES = ("idle", "docker-stats", "skid-cgroup", "skid-api", "skid-agent", "skid-still")
+SKID_PHASES = ("skid-cgroup", "skid-api", "skid-agent")  # the three paths, with targets
+SOAK_PHASES = SKID_PHASES
+PHASE_STATS = {"skid-cgroup": "cgroup", "skid-api": "api", "skid-agent": "agent", "skid-still": "cgroup"}
 LABELS = {
     "idle": "idle baseline",
     "docker-stats": "`docker stats`",
     "skid-cgroup": "skid, cgroup fast path",
     "skid-api": "skid, Engine API path",
-    "skid-pty": "skid, cgroup path, drawing to a pty",
+    "skid-agent": "skid, stats agent",
+    "skid-still": "skid, cgroup path, nothing changing (containers paused)",
 }
-TARGET_RATIO = {"skid-cgroup": 0.5, "skid-api": 1.0}
+# Total CPU as a ratio to `docker stats`, by N (the key None: every N).
+TARGET_RATIO = {"skid-cgroup": {8: 0.2, 50: 0.1}, "skid-agent": {None: 0.5}, "skid-api": {None: 1.0}}
+TARGET_RSS_GROWTH_MB = 5.0
 TARGET_RSS_MB = 80.0
 TARGET_FIRST_PAINT_S = 1.0
 ATTEMPTS = 3  # runs of a phase before the benchmark gives up on it
@@ -85,12 +99,14 @@ def say(msg: str) -> None:
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
-    """Run SkidApp headless (or on the pty it was given) until the control fd closes; report on a pipe.
+    """Run SkidApp in the terminal it was started in (a tmux pane) until the control FIFO closes; report on
+    the report FIFO (the benchmark holds both open, so neither open blocks).
 
-    Reports: `ready` (the startup timeline, once every service is drawn with its numbers), `window-end`
-    (which stats path ran, how many services had numbers), `exit`.
+    Reports: `ready` (the startup timeline, once every service is drawn with its memory), `window-end`
+    (which stats path ran, how many services had numbers, the peak RSS), `exit`.
     """
-    report = os.fdopen(args.report_fd, "w", buffering=1)
+    report = open(args.report, "w", buffering=1)  # noqa: SIM115 - open for the runner's whole life
+    control_fd = os.open(args.control, os.O_RDONLY | os.O_NONBLOCK)
 
     def emit(kind: str, **data: Any) -> None:
         report.write(json.dumps({"kind": kind, **data}) + "\n")
@@ -112,7 +128,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
         mounted_at = time.monotonic()
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
-        loop.add_reader(args.control_fd, stop.set)  # EOF (the benchmark closed its end) = stop
+        loop.add_reader(control_fd, stop.set)  # EOF (the benchmark closed its end) = stop
         connected_at = batch_at = None
         deadline = time.monotonic() + args.paint_timeout
         while app.first_paint_at is None and time.monotonic() < deadline and not stop.is_set():
@@ -146,7 +162,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
         await stop.wait()
         if profiler is not None:
             profiler.disable()
-        loop.remove_reader(args.control_fd)
+        loop.remove_reader(control_fd)
         live = 0
         for service in stack.services:
             res = app.model.resources(service)
@@ -159,11 +175,12 @@ def run_dashboard(args: argparse.Namespace) -> int:
             live_services=live,
             services=len(stack.services),
             engine_state=app.model.engine.state,
+            # The process's high-water mark (all threads), as wait4 would report it at exit.
+            peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         )
         app.exit()
 
-    headless = not args.pty
-    app.run(headless=headless, size=SIZE if headless else None, auto_pilot=pilot)
+    app.run(auto_pilot=pilot)
     if profiler is not None:
         profiler.dump_stats(args.cprofile)
     emit("exit")
@@ -421,6 +438,7 @@ class Result:
     client_cpu_s: float | None = None
     engine_cpu_s: float = 0.0
     other_cpu_s: float = 0.0  # the rest of the machine: what else ran during the window
+    term_cpu_s: float = 0.0  # the terminal: tmux server and client
     peak_rss_mb: float | None = None
     startup_cpu_s: float | None = None  # the client's CPU from its start to the window's
     timeline: dict[str, float | None] = field(default_factory=dict)  # runner: seconds since its start
@@ -444,15 +462,44 @@ class Window:
     client: float | None
     engine: float
     other: float
+    term: float
+
+
+@dataclass
+class Soak:
+    """One path's dashboard over the soak: its RSS (process tree, MB) by seconds since it painted."""
+
+    phase: str
+    n: int
+    rss: list[tuple[float, float | None]] = field(default_factory=list)
+    cpu: list[tuple[float, float]] = field(default_factory=list)  # the client's CPU-s so far, by seconds
+    peak_rss_mb: float | None = None
+    live: str = "?"
+    source: str | None = None
+
+    def growth(self, after: float = 60.0) -> float | None:
+        """RSS at the end minus RSS at `after` seconds (start-up's allocations are done by then)."""
+        vals = [(t, v) for t, v in self.rss if v is not None]
+        base = next((v for t, v in vals if t >= after), None)
+        return None if base is None or not vals else vals[-1][1] - base
+
+    def steady_cpu(self, window: float, after: float = 120.0) -> float | None:
+        """The client's CPU-s per `window` seconds from `after` seconds to the end: past start-up and the
+        first minute, in which every sparkline still grows a cell a second."""
+        start = next(((t, c) for t, c in self.cpu if t >= after), None)
+        if start is None or self.cpu[-1][0] <= start[0]:
+            return None
+        return (self.cpu[-1][1] - start[1]) / (self.cpu[-1][0] - start[0]) * window
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, api: Any, meter: EngineMeter, workdir: Path) -> None:
+    def __init__(self, args: argparse.Namespace, api: Any, meter: EngineMeter, workdir: Path,
+                 term: "Terminal") -> None:
         self.args = args
         self.api = api
         self.meter = meter
         self.workdir = workdir
-        self.children: list[subprocess.Popen] = []
+        self.term = term
         self.names: list[str] = []
 
     # -- the containers, kept running ------------------------------------------------------------------
@@ -487,43 +534,46 @@ class Bench:
 
     # -- measuring ---------------------------------------------------------------------------------------
 
-    def measure_window(self, client_pid: int | None) -> Window:
-        import psutil
-
-        client = psutil.Process(client_pid) if client_pid else None
-
-        def client_cpu() -> float | None:
-            if client is None:
-                return None
-            t = client.cpu_times()
-            return t.user + t.system
-
-        c0, e0, h0 = client_cpu(), self.meter.snapshot(), host_busy()
+    def measure_window(self, client: "Client | None") -> Window:
+        """CPU over one window: the client's process tree (and its agent), the terminal (tmux), the engine."""
+        c0, t0, e0, h0 = client.cpu() if client else None, self.term.cpu(), self.meter.snapshot(), host_busy()
         time.sleep(self.args.window)
-        c1, e1, h1 = client_cpu(), self.meter.snapshot(), host_busy()
+        c1, t1, e1, h1 = client.cpu() if client else None, self.term.cpu(), self.meter.snapshot(), host_busy()
         engine = EngineMeter.delta(e0, e1)
         cpu = None if c0 is None or c1 is None else c1 - c0
-        return Window(cpu, engine, h1 - h0 - engine - (cpu or 0.0))
+        term = t1 - t0
+        return Window(cpu, engine, h1 - h0 - engine - (cpu or 0.0) - term, term)
 
     def run_phase(self, phase: str, n: int, rnd: int) -> Result:
         for attempt in range(1, ATTEMPTS + 1):
             names = self.ensure_containers(n)
             res = Result(n=n, round=rnd, phase=phase, window_s=self.args.window, attempts=attempt)
+            paused = False
             try:
                 if phase == "idle":
                     time.sleep(self.args.warmup)
                     w = self.measure_window(None)
-                    res.engine_cpu_s, res.other_cpu_s = w.engine, w.other
+                    res.engine_cpu_s, res.other_cpu_s, res.term_cpu_s = w.engine, w.other, w.term
                 elif phase == "docker-stats":
                     self.run_docker_stats(res, names)
                 else:
-                    self.run_skid(res, stats="api" if phase == "skid-api" else "cgroup", pty=phase == "skid-pty")
+                    if phase == "skid-still":
+                        # Nothing changes: every container frozen, so every reading is the last one again.
+                        paused = True
+                        for name in names:
+                            self.api.pause(name)
+                    self.run_skid(res, stats=PHASE_STATS[phase])
+                if paused:
+                    paused = False
+                    for name in names:
+                        self.api.unpause(name)
                 gone = set(names) - running_bench_containers(self.api)
                 if gone:
                     raise PhaseInvalid(f"{len(gone)} container(s) stopped during the window")
             except PhaseInvalid as exc:
                 say(f"N = {n} round {rnd} {phase}: thrown away ({exc}); running it again")
-                self.kill_children()
+                self.stop_clients()
+                self._unpause(names, paused)
                 time.sleep(self.args.cooldown)
                 continue
             except Exception as exc:
@@ -531,7 +581,8 @@ class Bench:
                     raise
                 # The engine went away mid-phase (connection refused...): the same as a restart.
                 say(f"N = {n} round {rnd} {phase}: {type(exc).__name__}: {exc}; running it again")
-                self.kill_children()
+                self.stop_clients()
+                self._unpause(names, paused)
                 time.sleep(self.args.cooldown)
                 continue
             time.sleep(self.args.cooldown)  # streams close and the engine settles before the next phase
@@ -539,214 +590,331 @@ class Bench:
         raise BenchError(f"N = {n} round {rnd} {phase}: no clean run in {ATTEMPTS} attempts (is something "
                          "restarting the engine or removing skid-bench containers?)")
 
-    def _spawn(self, argv: list[str], **kw: Any) -> subprocess.Popen:
-        p = subprocess.Popen(argv, **kw)
-        self.children.append(p)
-        return p
+    def _unpause(self, names: list[str], paused: bool) -> None:
+        if paused:
+            for name in names:
+                with contextlib.suppress(Exception):
+                    self.api.unpause(name)
 
-    def _reap(self, p: subprocess.Popen, timeout: float = 15.0) -> float:
-        """Wait for the child; its peak RSS in MB (wait4's ru_maxrss is in KiB on Linux)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-            if pid:
-                p.returncode = os.waitstatus_to_exitcode(status)
-                break
-            if time.monotonic() > deadline:
-                p.kill()
-                deadline = time.monotonic() + 5
-            time.sleep(0.02)
-        self.children.remove(p)
-        return ru.ru_maxrss / 1024
-
-    def kill_children(self) -> None:
-        for p in list(self.children):
-            with contextlib.suppress(Exception):
-                p.kill()
-                p.wait(5)
-            self.children.remove(p)
+    def stop_clients(self) -> None:
+        """End whatever runs in the terminal's windows."""
+        self.term.clear()
 
     def run_docker_stats(self, res: Result, names: list[str]) -> None:
-        import psutil
+        spawned = time.monotonic()
+        client = self.term.start(MAIN, [DOCKER_CLI, "stats", *names])
+        # Its first complete paint: every container's row has a memory figure (up to the rows that fit).
+        shown = names[: TERM_SIZE[1] - 2]
+        deadline = spawned + self.args.paint_timeout
+        while time.monotonic() < deadline:
+            lines = self.term.capture(MAIN).splitlines()
+            if all(any(name in line and "iB /" in line for line in lines) for name in shown):
+                res.first_paint_spawn_s = time.monotonic() - spawned
+                break
+            if not client.alive():
+                raise PhaseInvalid(f"docker stats exited: {self.term.capture(MAIN).strip()[-300:]}")
+            time.sleep(0.02)
+        time.sleep(max(0.0, spawned + self.args.warmup - time.monotonic()))
+        res.startup_cpu_s = client.cpu()
+        w = self.measure_window(client)
+        res.client_cpu_s, res.engine_cpu_s, res.other_cpu_s, res.term_cpu_s = w.client, w.engine, w.other, w.term
+        res.peak_rss_mb = client.peak_rss_mb()
+        self.term.clear()
 
-        err_path = self.workdir / "docker-stats.err"
-        with open(err_path, "w") as err:
-            p = self._spawn([DOCKER_CLI, "stats", *names], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=err)
-        time.sleep(self.args.warmup)
-        if p.poll() is not None:
-            self.children.remove(p)
-            raise PhaseInvalid(f"docker stats exited with {p.returncode}: {_tail(err_path, 300)}")
-        t = psutil.Process(p.pid).cpu_times()
-        res.startup_cpu_s = t.user + t.system
-        w = self.measure_window(p.pid)
-        res.client_cpu_s, res.engine_cpu_s, res.other_cpu_s = w.client, w.engine, w.other
-        p.terminate()
-        res.peak_rss_mb = self._reap(p)
-
-    def spawn_dashboard(self, compose: Path, stats: str, *, pty: bool, cprofile: Path | None = None,
+    def spawn_dashboard(self, window: str, compose: Path, stats: str, *, cprofile: Path | None = None,
                         tag: str = "skid") -> "Dashboard":
-        report_r, report_w = os.pipe()
-        control_r, control_w = os.pipe()
-        argv = [sys.executable, str(Path(__file__).resolve()), "--run-dashboard", "--compose", str(compose),
-                "--stats", stats, "--report-fd", str(report_w), "--control-fd", str(control_r),
+        report = self.workdir / f"{tag}-{window}.report"
+        control = self.workdir / f"{tag}-{window}.control"
+        for fifo in (report, control):
+            with contextlib.suppress(FileNotFoundError):
+                fifo.unlink()
+            os.mkfifo(fifo)
+        # Both ends held here, read-write: neither of the runner's opens blocks, and closing control is
+        # the runner's signal to stop.
+        report_fd = os.open(report, os.O_RDWR | os.O_NONBLOCK)
+        control_fd = os.open(control, os.O_RDWR)
+        err_path = self.workdir / f"{tag}-{window}.err"
+        err_path.unlink(missing_ok=True)
+        argv = ["env", "-u", "TEXTUAL", f"XDG_STATE_HOME={self.workdir / 'state'}",  # peaks out of the user's file
+                sys.executable, str(Path(__file__).resolve()), "--run-dashboard", "--compose", str(compose),
+                "--stats", stats, "--report", str(report), "--control", str(control), "--errors", str(err_path),
                 "--paint-timeout", str(self.args.paint_timeout)]
-        if pty:
-            argv.append("--pty")
         if cprofile is not None:
             argv += ["--cprofile", str(cprofile)]
-        env = dict(os.environ)
-        env["XDG_STATE_HOME"] = str(self.workdir / "state")  # skid-bench's peaks stay out of the user's file
-        env.pop("TEXTUAL", None)  # no devtools
-        err_path = self.workdir / f"{tag}.err"
-        master = None
-        with open(err_path, "w") as err:
-            if pty:
-                import fcntl
-                import pty as ptymod
-                import struct
-                import termios
+        spawned_at = time.monotonic()
+        client = self.term.start(window, argv)  # Textual draws on stderr: nothing redirected
+        return Dashboard(client, spawned_at, report_fd=report_fd, control_fd=control_fd, err_path=err_path,
+                         screen=lambda: self.term.capture(window))
 
-                master, slave = ptymod.openpty()
-                fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
-                env["TERM"] = "xterm-256color"
-                env["COLORTERM"] = "truecolor"
-                io: dict[str, Any] = {"stdin": slave, "stdout": slave, "stderr": err, "start_new_session": True}
-            else:
-                io = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": err}
-            spawned_at = time.monotonic()
-            p = self._spawn(argv, pass_fds=(report_w, control_r), env=env, **io)
-            if pty:
-                os.close(slave)
-        os.close(report_w)
-        os.close(control_r)
-        return Dashboard(p, spawned_at, report_fd=report_r, control_fd=control_w, err_path=err_path, master=master)
-
-    def run_skid(self, res: Result, *, stats: str, pty: bool) -> None:
-        import psutil
-
-        d = self.spawn_dashboard(self.workdir / f"compose-{res.n}.yml", stats, pty=pty, tag=res.phase)
+    def run_skid(self, res: Result, *, stats: str) -> None:
+        d = self.spawn_dashboard(MAIN, self.workdir / f"compose-{res.n}.yml", stats, tag=res.phase)
         try:
             ready = d.read(self.args.paint_timeout + 30)
             if ready is None or ready.get("kind") != "ready":
-                raise PhaseInvalid(f"the dashboard did not start: {_tail(d.err_path)}")
+                raise PhaseInvalid(f"the dashboard did not start: {d.why()}")
             res.timeline = {k: v for k, v in ready.items() if k.endswith("_s")}
             if ready.get("first_paint_at") is None:
                 raise PhaseInvalid(f"no complete paint within {self.args.paint_timeout:g} s "
                                    f"(stats {ready.get('stats_source')})")
             res.first_paint_spawn_s = ready["first_paint_at"] - d.spawned_at
-            d.wait(self.args.settle)
-            t = psutil.Process(d.proc.pid).cpu_times()
-            res.startup_cpu_s = t.user + t.system
-            with d.drained():
-                w = self.measure_window(d.proc.pid)
-            res.client_cpu_s, res.engine_cpu_s, res.other_cpu_s = w.client, w.engine, w.other
+            time.sleep(self.args.settle)
+            if stats == "agent":
+                d.client.agents = agent_processes()
+                if not d.client.agents:
+                    raise PhaseInvalid("no stats agent process found on this machine")
+            res.startup_cpu_s = d.client.cpu()
+            w = self.measure_window(d.client)
+            res.client_cpu_s, res.engine_cpu_s, res.other_cpu_s, res.term_cpu_s = (w.client, w.engine, w.other,
+                                                                                   w.term)
             end = d.stop()
             if end is None or end.get("kind") != "window-end":
-                raise PhaseInvalid(f"the dashboard did not report its window: {_tail(d.err_path)}")
+                raise PhaseInvalid(f"the dashboard did not report its window: {d.why()}")
             res.stats_source = end["stats_source"]
             res.live_services = f"{end['live_services']}/{end['services']}"
+            res.peak_rss_mb = end.get("peak_rss_mb")
             if end["stats_source"] != stats:
                 raise PhaseInvalid(f"asked for the {stats} path, the dashboard ran on {end['stats_source']}")
             if end["live_services"] != end["services"]:
                 raise PhaseInvalid(f"only {res.live_services} services had numbers at the end")
             if end["fallbacks"]:
-                res.notes.append(f"{end['fallbacks']} container(s) fell back from the cgroup path")
-            with d.drained():
-                res.peak_rss_mb = self._reap(d.proc)
-            if d.proc.returncode:
-                res.notes.append(f"runner exited with {d.proc.returncode}: {_tail(d.err_path)}")
+                res.notes.append(f"{end['fallbacks']} container(s) fell back to another path")
+            if d.read(15) is None:
+                res.notes.append(f"the runner did not say it exited: {d.why()}")
         finally:
             d.close()
+            self.term.clear()
+
+    def soak(self, n: int) -> list[Soak]:
+        """Each path's dashboard for --soak seconds side by side, its RSS every --soak-every seconds."""
+        self.ensure_containers(n)
+        dashboards = {}
+        for i, phase in enumerate(SOAK_PHASES):
+            window = MAIN if i == 0 else f"soak{i}"
+            dashboards[phase] = self.spawn_dashboard(window, self.workdir / f"compose-{n}.yml", PHASE_STATS[phase],
+                                                     tag="soak")
+        soaks = []
+        try:
+            for phase, d in dashboards.items():
+                ready = d.read(self.args.paint_timeout + 30)
+                if ready is None or ready.get("first_paint_at") is None:
+                    raise BenchError(f"soak: the {phase} dashboard did not paint: {d.why()}")
+                soaks.append(Soak(phase, n))
+            began = time.monotonic()
+            while True:
+                t = time.monotonic() - began
+                for s, d in zip(soaks, dashboards.values(), strict=True):
+                    s.rss.append((t, d.client.rss_mb()))
+                    if not d.client.agents and s.phase == "skid-agent":
+                        d.client.agents = agent_processes()  # (every agent on the machine: only this one runs)
+                    s.cpu.append((t, d.client.cpu()))
+                if t >= self.args.soak:
+                    break
+                time.sleep(min(self.args.soak_every, self.args.soak - t))
+            for s, d in zip(soaks, dashboards.values(), strict=True):
+                end = d.stop()
+                s.peak_rss_mb = end.get("peak_rss_mb") if end else None
+                s.live = f"{end['live_services']}/{end['services']}" if end else "?"
+                s.source = end.get("stats_source") if end else None
+        finally:
+            for d in dashboards.values():
+                d.close()
+            self.term.clear()
+        return soaks
 
     def profile(self, n: int) -> Path | None:
         """One more dashboard run (cgroup path) under cProfile, kept out of the tables: where its CPU goes."""
         self.ensure_containers(n)
         out = self.workdir / f"profile-n{n}.pstats"
-        d = self.spawn_dashboard(self.workdir / f"compose-{n}.yml", "cgroup", pty=False, cprofile=out,
-                                 tag="profile")
+        d = self.spawn_dashboard(MAIN, self.workdir / f"compose-{n}.yml", "cgroup", cprofile=out, tag="profile")
         try:
             ready = d.read(self.args.paint_timeout + 30)
             if ready is None or ready.get("first_paint_at") is None:
-                say(f"profile run: the dashboard did not paint: {_tail(d.err_path)}")
+                say(f"profile run: the dashboard did not paint: {d.why()}")
                 return None
-            d.wait(self.args.window)
+            time.sleep(self.args.window)
             d.stop()
             d.read(15)  # "exit": the profile is written
-            self._reap(d.proc)
         finally:
             d.close()
+            self.term.clear()
         return out if out.exists() else None
 
 
-class Dashboard:
-    """A runner process: its report pipe, its control pipe and, on the pty path, the terminal it draws to."""
+def agent_processes() -> list[Any]:
+    """The stats agents' awk processes (in their containers, seen from the host)."""
+    import psutil
 
-    def __init__(self, proc: subprocess.Popen, spawned_at: float, *, report_fd: int, control_fd: int,
-                 err_path: Path, master: int | None) -> None:
-        self.proc = proc
+    return [p for p in psutil.process_iter(["name", "cmdline"])
+            if p.info["name"] == "awk" and any("/host/cgroup" in a for a in (p.info["cmdline"] or []))]
+
+
+def _cpu(processes: list[Any]) -> float:
+    import psutil
+
+    total = 0.0
+    for p in processes:
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total
+
+
+class Client:
+    """A program in one of the terminal's windows: its process tree (and, on the agent path, the agent)."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self.proc = psutil.Process(pid)
+        self.agents: list[Any] = []
+
+    def tree(self) -> list[Any]:
+        import psutil
+
+        with contextlib.suppress(psutil.Error):
+            return [self.proc, *self.proc.children(recursive=True)]
+        return []
+
+    def cpu(self) -> float:
+        return _cpu(self.tree() + self.agents)
+
+    def alive(self) -> bool:
+        import psutil
+
+        with contextlib.suppress(psutil.Error):
+            return self.proc.is_running() and self.proc.status() != psutil.STATUS_ZOMBIE
+        return False
+
+    def rss_mb(self) -> float | None:
+        import psutil
+
+        with contextlib.suppress(psutil.Error):
+            return sum(p.memory_info().rss for p in self.tree()) / 2**20
+        return None
+
+    def peak_rss_mb(self) -> float | None:
+        """The process's high-water mark (VmHWM), read before it ends."""
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return None
+
+
+class Terminal:
+    """A tmux server of the benchmark's own, at TERM_SIZE, with a client attached on a pseudo-terminal that is
+    read as a terminal emulator would: each phase's program draws into a real terminal, and what drawing
+    costs the terminal (the tmux server and client) is measured with it."""
+
+    def __init__(self, workdir: Path) -> None:
+        import fcntl
+        import pty as ptymod
+        import struct
+        import termios
+
+        self.tmux = ["tmux", "-L", f"skid-bench-{os.getpid()}", "-f", "/dev/null"]
+        w, h = TERM_SIZE
+        self._run("new-session", "-d", "-s", "keep", "-x", str(w), "-y", str(h), IDLE_COMMAND)
+        # (window-size manual would pin the size, but makes tmux 3.3a crash on the next new-session.)
+        for option in (("status", "off"), ("default-terminal", "tmux-256color"), ("remain-on-exit", "on"),
+                       ("default-size", f"{w}x{h}")):
+            self._run("set-option", "-g", *option)
+        self._run("new-session", "-d", "-s", MAIN, "-x", str(w), "-y", str(h), IDLE_COMMAND)
+        self.server = Client(int(self._run("display-message", "-p", "#{pid}").strip()))
+        master, slave = ptymod.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", h, w, 0, 0))
+        env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
+        self.client_proc = subprocess.Popen([*self.tmux, "attach", "-t", MAIN], stdin=slave, stdout=slave,
+                                            stderr=slave, env=env, start_new_session=True)
+        os.close(slave)
+        self.client = Client(self.client_proc.pid)
+        self.master = master
+        self.drained = 0
+        threading.Thread(target=self._drain, name="terminal", daemon=True).start()
+        self.windows: set[str] = {MAIN}
+
+    def _run(self, *args: str) -> str:
+        return subprocess.run([*self.tmux, *args], check=True, capture_output=True, text=True).stdout
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.drained += len(chunk)
+
+    def cpu(self) -> float:
+        """The terminal's CPU: the tmux server and the attached client."""
+        return _cpu([self.server.proc, self.client.proc])
+
+    def start(self, window: str, argv: list[str]) -> Client:
+        """Run argv in the window (a session of its own, MAIN being the one on screen), killing what ran."""
+        if window not in self.windows:
+            w, h = TERM_SIZE
+            self._run("new-session", "-d", "-s", window, "-x", str(w), "-y", str(h), IDLE_COMMAND)
+            self.windows.add(window)
+        command = "exec " + shlex.join(argv)
+        self._run("respawn-pane", "-k", "-t", window, command)
+        return Client(int(self._run("display-message", "-p", "-t", window, "#{pane_pid}").strip()))
+
+    def capture(self, window: str) -> str:
+        return self._run("capture-pane", "-p", "-t", window)
+
+    def clear(self) -> None:
+        """Every window back to an idle program (what ran there is killed)."""
+        for window in self.windows:
+            with contextlib.suppress(subprocess.CalledProcessError):
+                self._run("respawn-pane", "-k", "-t", window, IDLE_COMMAND)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._run("kill-server")
+        with contextlib.suppress(Exception):
+            self.client_proc.wait(5)
+        with contextlib.suppress(OSError):
+            os.close(self.master)
+
+
+class Dashboard:
+    """A runner in a terminal window: its report FIFO and its control FIFO."""
+
+    def __init__(self, client: Client, spawned_at: float, *, report_fd: int, control_fd: int,
+                 err_path: Path, screen: Callable[[], str]) -> None:
+        self.client = client
+        self.screen = screen
         self.spawned_at = spawned_at
         self.report_fd = report_fd
         self.control_fd = control_fd
         self.err_path = err_path
-        self.master = master
         self.buf = b""
 
     def read(self, timeout: float) -> dict[str, Any] | None:
-        """The runner's next report line, draining the terminal meanwhile; None on timeout or EOF."""
+        """The runner's next report line; None on timeout, or when the runner has ended."""
         deadline = time.monotonic() + timeout
         while b"\n" not in self.buf:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            fds = [self.report_fd] + ([self.master] if self.master is not None else [])
-            ready, _, _ = select.select(fds, [], [], left)
-            if self.master in ready:
-                self._drain()
-            if self.report_fd in ready:
-                chunk = os.read(self.report_fd, 65536)
-                if not chunk:
-                    return None
-                self.buf += chunk
+            ready, _, _ = select.select([self.report_fd], [], [], min(left, 0.5))
+            if ready:
+                with contextlib.suppress(BlockingIOError):
+                    self.buf += os.read(self.report_fd, 65536)
+            elif not self.client.alive():
+                return None
         line, self.buf = self.buf.split(b"\n", 1)
         return json.loads(line)
 
-    def _drain(self) -> None:
-        with contextlib.suppress(OSError):
-            while select.select([self.master], [], [], 0)[0]:
-                if not os.read(self.master, 65536):
-                    return
-
-    def wait(self, seconds: float) -> None:
-        """Sleep; a terminal emulator would keep reading what the dashboard draws, so do that."""
-        if self.master is None:
-            time.sleep(seconds)
-            return
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            if select.select([self.master], [], [], left)[0]:
-                self._drain()
-
-    @contextlib.contextmanager
-    def drained(self) -> Iterator[None]:
-        """Drain the terminal from a thread while the benchmark blocks (measures, reaps)."""
-        if self.master is None:
-            yield
-            return
-        stop = threading.Event()
-
-        def loop() -> None:
-            while not stop.is_set():
-                if select.select([self.master], [], [], 0.05)[0]:
-                    self._drain()
-
-        t = threading.Thread(target=loop, daemon=True)
-        t.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            t.join()
+    def why(self) -> str:
+        """What the runner said before it failed: its traceback, else what its window shows."""
+        text = _tail(self.err_path)
+        if text != "(no output)":
+            return text
+        with contextlib.suppress(Exception):
+            return self.screen().strip()[-600:] or "(an empty screen)"
+        return "(no output)"
 
     def stop(self) -> dict[str, Any] | None:
         if self.control_fd >= 0:
@@ -755,11 +923,11 @@ class Dashboard:
         return self.read(15)
 
     def close(self) -> None:
-        for fd in (self.control_fd, self.report_fd, self.master):
-            if fd is not None and fd >= 0:
+        for fd in (self.control_fd, self.report_fd):
+            if fd >= 0:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-        self.control_fd = -1
+        self.control_fd = self.report_fd = -1
 
 
 def _tail(path: Path, limit: int = 600) -> str:
@@ -786,7 +954,7 @@ def finish(results: list[Result]) -> None:
                 continue
             r.induced_s = r.engine_cpu_s - idle
             # Noise can make induced negative; a client is never credited with saving the engine work.
-            r.total_s = (r.client_cpu_s or 0.0) + max(r.induced_s, 0.0)
+            r.total_s = (r.client_cpu_s or 0.0) + r.term_cpu_s + max(r.induced_s, 0.0)
         for r in rows:
             ref = next((d for d in rows if d.phase == "docker-stats" and d.round == r.round), None)
             if r.total_s is not None and ref is not None and ref.total_s:
@@ -806,6 +974,7 @@ def summary(results: list[Result], n: int, phases: tuple[str, ...]) -> list[dict
         out.append({
             "phase": phase,
             "client": median([r.client_cpu_s for r in rows]),
+            "term": median([r.term_cpu_s for r in rows]),
             "engine": median([r.engine_cpu_s for r in rows]),
             "engine_min": min(r.engine_cpu_s for r in rows),
             "engine_max": max(r.engine_cpu_s for r in rows),
@@ -822,20 +991,22 @@ def summary(results: list[Result], n: int, phases: tuple[str, ...]) -> list[dict
 
 def render_table(rows: list[dict[str, Any]], window: float) -> list[str]:
     lines = [
-        "| | client CPU s | engine CPU s, induced | total CPU s | % of a core | peak RSS MB | ratio to docker stats |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| | client CPU s | terminal (tmux) CPU s | engine CPU s, induced | total CPU s | % of a core | peak RSS MB "
+        "| ratio to docker stats |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in rows:
         label = LABELS[s["phase"]]
         if s["phase"] == "idle":
-            lines.append(f"| {label} | - | 0 (the engine alone: {fmt(s['engine'])}, "
+            lines.append(f"| {label} | - | {fmt(s['term'])} | 0 (the engine alone: {fmt(s['engine'])}, "
                          f"rounds {fmt(s['engine_min'])}-{fmt(s['engine_max'])}) | - | - | - | - |")
             continue
         if s["phase"].startswith("skid"):
             label += f" (ran: {', '.join(s['sources']) or '?'})"
         pct = None if s["total"] is None else s["total"] / window * 100
         lines.append(
-            f"| {label} | {fmt(s['client'])} | {fmt(s['induced'])} | {fmt(s['total'])} | {fmt(pct, 1, '%')} "
+            f"| {label} | {fmt(s['client'])} | {fmt(s['term'])} | {fmt(s['induced'])} | {fmt(s['total'])} "
+            f"| {fmt(pct, 1, '%')} "
             f"| {fmt(s['rss'], 1)} | {fmt(s['ratio'], 2, 'x')} |"
         )
     return lines
@@ -843,13 +1014,14 @@ def render_table(rows: list[dict[str, Any]], window: float) -> list[str]:
 
 def raw_table(results: list[Result]) -> list[str]:
     lines = [
-        "| N | round | phase | client CPU s | engine CPU s | induced s | total s | ratio | peak RSS MB "
-        "| startup CPU s | first paint s | stats | live | rest of machine CPU s | attempt | notes |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|",
+        "| N | round | phase | client CPU s | terminal CPU s | engine CPU s | induced s | total s | ratio "
+        "| peak RSS MB | startup CPU s | first paint s | stats | live | rest of machine CPU s | attempt | notes |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|",
     ]
     for r in results:
         lines.append(
-            f"| {r.n} | {r.round} | {r.phase} | {fmt(r.client_cpu_s)} | {fmt(r.engine_cpu_s)} | {fmt(r.induced_s)} "
+            f"| {r.n} | {r.round} | {r.phase} | {fmt(r.client_cpu_s)} | {fmt(r.term_cpu_s)} | {fmt(r.engine_cpu_s)} "
+            f"| {fmt(r.induced_s)} "
             f"| {fmt(r.total_s)} | {fmt(r.ratio, 2, 'x')} | {fmt(r.peak_rss_mb, 1)} | {fmt(r.startup_cpu_s)} "
             f"| {fmt(r.first_paint_s)} | {r.stats_source or '-'} | {r.live_services or '-'} "
             f"| {fmt(r.other_cpu_s)} | {r.attempts} | {'; '.join(r.notes)} |"
@@ -863,8 +1035,8 @@ def startup_table(results: list[Result], n: int) -> list[str]:
     lines = ["| seconds since the runner's first statement, medians | "
              + " | ".join(label for _, label in keys) + " | paint, from the spawn | runs |",
              "|---|" + "---:|" * (len(keys) + 2)]
-    for phase in ("skid-cgroup", "skid-api", "skid-pty"):
-        rows = [r for r in results if r.n == n and r.phase == phase and r.first_paint_s is not None]
+    for phase in ("docker-stats", *SKID_PHASES):
+        rows = [r for r in results if r.n == n and r.phase == phase and r.first_paint_spawn_s is not None]
         if rows:
             cells = [fmt(median([r.timeline.get(k) for r in rows])) for k, _ in keys]
             lines.append(f"| {LABELS[phase]} | " + " | ".join(cells)
@@ -872,12 +1044,18 @@ def startup_table(results: list[Result], n: int) -> list[str]:
     return lines
 
 
-def targets(results: list[Result], ns: list[int], phases: tuple[str, ...]) -> list[str]:
+def ratio_target(phase: str, n: int) -> float | None:
+    limits = TARGET_RATIO.get(phase, {})
+    return limits.get(n, limits.get(None))
+
+
+def targets(results: list[Result], ns: list[int], phases: tuple[str, ...], soaks: list[Soak]) -> list[str]:
     lines = []
-    for phase, limit in TARGET_RATIO.items():
+    for phase in TARGET_RATIO:
         for n in ns:
+            limit = ratio_target(phase, n)
             s = next((x for x in summary(results, n, phases) if x["phase"] == phase), None)
-            if s is None or s["ratio"] is None:
+            if limit is None or s is None or s["ratio"] is None:
                 continue
             ok = s["ratio"] <= limit
             ratios = [r.ratio for r in results if r.n == n and r.phase == phase and r.ratio is not None]
@@ -887,26 +1065,49 @@ def targets(results: list[Result], ns: list[int], phases: tuple[str, ...]) -> li
                          + ("" if ok else f", {(s['ratio'] / limit - 1) * 100:.0f}% over")
                          + (f"; {sum(x > limit for x in ratios)} of {len(ratios)} rounds over"
                             if ok and max(ratios) > limit else ""))
-    big = max(ns)
-    for phase in ("skid-cgroup", "skid-api", "skid-pty"):
-        rows = [r for r in results if r.n == big and r.phase == phase and r.peak_rss_mb is not None]
+    small, big = min(ns), max(ns)
+    for phase in SKID_PHASES:
+        rows = [r for r in results if r.n == small and r.phase == phase and r.first_paint_spawn_s is not None]
         if rows:
-            peak = max(r.peak_rss_mb for r in rows)
-            ok = peak <= TARGET_RSS_MB
-            lines.append(f"- Peak RSS, {LABELS[phase]}, N = {big}: **{peak:.1f} MB** at most "
-                         f"({median([r.peak_rss_mb for r in rows]):.1f} MB median) "
-                         f"(target at most {TARGET_RSS_MB:.0f} MB): **{'met' if ok else 'not met'}**")
-    small = min(ns)
-    for phase in ("skid-cgroup", "skid-api"):
-        rows = [r for r in results if r.n == small and r.phase == phase and r.first_paint_s is not None]
-        if rows:
-            med = median([r.first_paint_s for r in rows])
+            med = median([r.first_paint_spawn_s for r in rows])
             ok = med <= TARGET_FIRST_PAINT_S
             lines.append(f"- First complete paint, {LABELS[phase]}, N = {small}: **{med:.2f} s** median from the "
-                         f"runner's first statement ({median([r.first_paint_spawn_s for r in rows]):.2f} s from the "
-                         f"spawn, interpreter start included) (target at most {TARGET_FIRST_PAINT_S:.1f} s): "
-                         f"**{'met' if ok else 'not met'}**"
+                         f"spawn (interpreter start included; {max(r.first_paint_spawn_s for r in rows):.2f} s at "
+                         f"most) (target at most {TARGET_FIRST_PAINT_S:.1f} s): **{'met' if ok else 'not met'}**"
                          + ("" if ok else f", {med - TARGET_FIRST_PAINT_S:.2f} s over"))
+    for phase in SKID_PHASES:
+        rows = [r for r in results if r.n == big and r.phase == phase and r.peak_rss_mb is not None]
+        soak = next((x for x in soaks if x.phase == phase and x.peak_rss_mb is not None), None)
+        peaks = [r.peak_rss_mb for r in rows] + ([soak.peak_rss_mb] if soak else [])
+        if peaks:
+            peak = max(peaks)
+            ok = peak <= TARGET_RSS_MB
+            lines.append(f"- Peak RSS, {LABELS[phase]}, N = {big}: **{peak:.1f} MB** at most over "
+                         f"{len(peaks)} run(s){', the soak included' if soak else ''} "
+                         f"(target at most {TARGET_RSS_MB:.0f} MB): **{'met' if ok else 'not met'}**")
+    for soak in soaks:
+        growth = soak.growth()
+        if growth is None:
+            continue
+        ok = growth < TARGET_RSS_GROWTH_MB
+        minutes = soak.rss[-1][0] / 60
+        lines.append(f"- RSS growth, {LABELS[soak.phase]}, N = {soak.n}, from 1 min to {minutes:.0f} min: "
+                     f"**{growth:+.1f} MB** (target under {TARGET_RSS_GROWTH_MB:.0f} MB): "
+                     f"**{'met' if ok else 'not met'}**")
+    return lines
+
+
+def soak_table(soaks: list[Soak], window: float) -> list[str]:
+    if not soaks:
+        return []
+    times = [t for t, _ in soaks[0].rss]
+    lines = ["| RSS MB (process tree) at | " + " | ".join(f"{t / 60:.1f} min" for t in times)
+             + f" | peak (ru_maxrss) | growth from 1 min | client CPU s per {window:g} s, 2 min on | live at the end |",
+             "|---|" + "---:|" * (len(times) + 4)]
+    for s in soaks:
+        cells = [fmt(v, 1) for _, v in s.rss]
+        lines.append(f"| {LABELS[s.phase]} ({s.source or '?'}) | " + " | ".join(cells)
+                     + f" | {fmt(s.peak_rss_mb, 1)} | {fmt(s.growth(), 1)} | {fmt(s.steady_cpu(window))} | {s.live} |")
     return lines
 
 
@@ -1021,19 +1222,22 @@ def auto_notes(results: list[Result], ns: list[int], phases: tuple[str, ...], wi
                          + f" Its own CPU alone is {cg['client'] / ds['total']:.2f}x the `docker stats` total."
                          )
         if api and api["total"] is not None:
-            parts.append(f"On the API path the engine's work is the same as for `docker stats` (one stats stream "
-                         f"per container): induced {api['induced']:.2f} CPU-s against {ds['induced']:.2f}; "
-                         f"skid's client ({api['client']:.2f} CPU-s) then costs more than the Go CLI's "
-                         f"({ds['client']:.2f}), so the path cannot get far under 1.0x.")
-        pty = s.get("skid-pty")
-        if pty and cg and cg["client"]:
-            more = pty["client"] / cg["client"] - 1
-            parts.append(f"Drawing to a real terminal (pty) costs {pty['client']:.2f} CPU-s against "
-                         f"{cg['client']:.2f} headless ({more * 100:+.0f}%)"
-                         + (": writing the escape sequences, which headless skips, is a visible part."
-                            if more > 0.05 else
-                            ": writing the escape sequences, which headless skips, is small next to building "
-                            "what to draw."))
+            parts.append(f"On the API path the engine does the work: induced {api['induced']:.2f} CPU-s against "
+                         f"`docker stats`' {ds['induced']:.2f} (a stream only for the panels in view, one reading "
+                         f"every 10 s for the rest); skid's client {api['client']:.2f} CPU-s against the Go CLI's "
+                         f"{ds['client']:.2f}.")
+        agent = s.get("skid-agent")
+        if agent and agent["total"] is not None:
+            parts.append(f"The agent path: {agent['client']:.2f} CPU-s for skid and its agent together, "
+                         f"{agent['induced']:+.2f} CPU-s induced in the engine (the agent's attach and shim).")
+        still = s.get("skid-still")
+        if still and still["total"] is not None and cg and cg["total"]:
+            parts.append(f"With nothing changing (containers paused) the dashboard costs {still['client']:.2f} "
+                         f"CPU-s and its terminal {still['term']:.2f}, against {cg['client']:.2f} and "
+                         f"{cg['term']:.2f} while memory figures move.")
+        if cg and ds:
+            parts.append(f"What the terminal pays (tmux drawing what it is sent): {cg['term']:.2f} CPU-s for skid, "
+                         f"{ds['term']:.2f} for `docker stats`.")
         notes.append("- " + " ".join(p for p in parts if p))
     small = min(ns)
     rows = [r for r in results if r.n == small and r.phase == "skid-cgroup" and r.first_paint_s is not None]
@@ -1057,7 +1261,7 @@ def auto_notes(results: list[Result], ns: list[int], phases: tuple[str, ...], wi
 
 def write_report(path: Path, results: list[Result], args: argparse.Namespace, *, machine: dict[str, str],
                  phases: tuple[str, ...], command: str, elapsed: float, background: dict[int, str],
-                 profiles: dict[int, list[str]]) -> None:
+                 profiles: dict[int, list[str]], soaks: list[Soak]) -> None:
     ns = sorted({r.n for r in results})
     out = [
         "# Performance: skid's dashboard against `docker stats`",
@@ -1079,18 +1283,24 @@ def write_report(path: Path, results: list[Result], args: argparse.Namespace, *,
         + "; ".join(LABELS[p] for p in phases)
         + "), in an order rotated from round to round and reversed every other round"
         + f". Every phase measures a window of {args.window:g} s. Clients are measured in steady state: the "
-        f"window opens {args.settle:g} s after the dashboard has painted every service with its numbers, or "
-        f"after `docker stats` has run {args.warmup:g} s (startup CPU is in the raw table). The dashboard runs "
-        f"in its own process (`SkidApp`, headless at {SIZE[0]}x{SIZE[1]}, sampling at 1 Hz as always); "
-        "`docker stats` is given the N container names, stdout to /dev/null.",
+        f"window opens {args.settle:g} s after the dashboard has painted every service with its memory, or "
+        f"after `docker stats` has run {args.warmup:g} s (startup CPU is in the raw table). Every client draws "
+        f"in a real terminal: a tmux window of {TERM_SIZE[0]}x{TERM_SIZE[1]} (`tmux-256color`, no status "
+        "line) with a tmux client attached on a pseudo-terminal (`xterm-256color`) that the benchmark reads as "
+        "a terminal emulator would. The dashboard is `SkidApp` in its own process, sampling at 1 Hz as always; "
+        "`docker stats` is given the N container names.",
         "",
-        "- client CPU: the client process's user + system time over the window (psutil, all its threads).",
+        "- client CPU: the client's process tree, user + system time over the window (psutil, every thread); "
+        "on the agent path, the agent's awk process as well.",
+        "- terminal CPU: the tmux server and the attached tmux client: what drawing the client's output costs.",
         "- engine CPU: dockerd, its children (containerd, docker-proxy) and this engine's containerd-shims, "
         "over the same window. Induced = that minus the median idle window of the same N.",
-        "- total = client + induced, induced counted as 0 when noise makes it negative (a client is never "
-        "credited with saving the engine work). Ratio = total / the `docker stats` total of the same round. "
-        "Every cell is the median of the rounds, so a row's cells need not add up.",
-        "- peak RSS: the client's ru_maxrss over its whole life (wait4).",
+        "- total = client + terminal + induced, induced counted as 0 when noise makes it negative (a client is "
+        "never credited with saving the engine work). Ratio = total / the `docker stats` total of the same "
+        "round. Every cell is the median of the rounds, so a row's cells need not add up.",
+        "- peak RSS: the client process's high-water mark (ru_maxrss of the runner; VmHWM of `docker stats`).",
+        "- first paint: from the spawn to every service drawn with its memory (the runner's own record); for "
+        "`docker stats`, to every row on screen showing a memory figure (tmux capture-pane, polled).",
         "- A phase during which the engine restarted or a container stopped is thrown away and run again.",
         "",
     ]
@@ -1101,8 +1311,15 @@ def write_report(path: Path, results: list[Result], args: argparse.Namespace, *,
         out.append("")
     out += [f"## Startup at N = {min(ns)}", ""]
     out += startup_table(results, min(ns))
+    if soaks:
+        out += ["", f"## Memory over {args.soak / 60:g} minutes (N = {soaks[0].n}, the three paths side by side)",
+                "", f"The three dashboards run at once, each in a terminal window of its own; their RSS (process "
+                f"tree) is read every {args.soak_every:g} s. The client CPU column is each one's own process tree "
+                "(and the agent's awk) from the second minute on: the steady cost, past the first minute in "
+                "which every sparkline grows a cell a second.", ""]
+        out += soak_table(soaks, args.window)
     out += ["", "## Targets", ""]
-    out += targets(results, ns, phases)
+    out += targets(results, ns, phases, soaks)
     out += ["", "## What the numbers say", ""]
     out += auto_notes(results, ns, phases, args.window)
     for n, lines in profiles.items():
@@ -1113,11 +1330,12 @@ def write_report(path: Path, results: list[Result], args: argparse.Namespace, *,
     out += ["", "</details>", ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     text = "\n".join(out)
-    # The log benchmark's section lives in the same file: keep it (benchmarks/log_bench.py rewrites it).
+    # The log and check benchmarks' sections live in the same file: keep them (each rewrites its own).
     old = path.read_text() if path.exists() else ""
-    begin, end = "<!-- log-bench -->", "<!-- /log-bench -->"
-    if begin in old and end in old:
-        text = text.rstrip("\n") + "\n\n" + begin + old.split(begin, 1)[1].split(end, 1)[0] + end + "\n"
+    for section in ("log-bench", "check-bench"):
+        begin, end = f"<!-- {section} -->", f"<!-- /{section} -->"
+        if begin in old and end in old:
+            text = text.rstrip("\n") + "\n\n" + begin + old.split(begin, 1)[1].split(end, 1)[0] + end + "\n"
     path.write_text(text)
 
 
@@ -1129,26 +1347,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", default=None, help="container counts, comma-separated (default 8,50; --quick: 8)")
     ap.add_argument("--rounds", type=int, default=None, help="rounds of every phase (default 3; --quick: 1)")
-    ap.add_argument("--window", type=float, default=None, help="seconds measured per phase (default 20; --quick: 6)")
-    ap.add_argument("--warmup", type=float, default=2.0, help="seconds docker stats (and idle) run before a window")
+    ap.add_argument("--window", type=float, default=None, help="seconds measured per phase (default 30; --quick: 6)")
+    ap.add_argument("--warmup", type=float, default=3.0, help="seconds docker stats (and idle) run before a window")
     ap.add_argument("--settle", type=float, default=1.0, help="seconds after the dashboard's first paint")
     ap.add_argument("--cooldown", type=float, default=1.0, help="seconds between phases")
     ap.add_argument("--paint-timeout", type=float, default=20.0, help="give up waiting for a first paint after this")
-    ap.add_argument("--no-pty", action="store_true", help="skip the phase that draws to a real pty")
+    ap.add_argument("--soak", type=float, default=None, help="seconds of the soak at the largest N (default 600; "
+                                                           "--quick: none; 0: none)")
+    ap.add_argument("--soak-every", type=float, default=60.0, help="seconds between the soak's RSS readings")
     ap.add_argument("--no-profile", action="store_true", help="skip the extra cProfile run at each N")
     ap.add_argument("--keep", default=None, help="keep the work folder (runner logs, profiles) here")
     ap.add_argument("--output", default=None, help="the Markdown report (default docs/performance.md; "
                                                    "--quick writes none unless given)")
     ap.add_argument("--json", default=None, help="also write every phase's numbers to this JSON file")
     ap.add_argument("--quick", action="store_true", help="a quick run for development: N = 8, 1 round, 6 s, "
-                                                         "no pty phase, no profile, no report")
+                                                         "no soak, no profile, no report")
     # the runner mode (started by the benchmark)
     ap.add_argument("--run-dashboard", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--compose", help=argparse.SUPPRESS)
-    ap.add_argument("--stats", choices=("cgroup", "api", "auto"), default="cgroup", help=argparse.SUPPRESS)
-    ap.add_argument("--report-fd", type=int, help=argparse.SUPPRESS)
-    ap.add_argument("--control-fd", type=int, help=argparse.SUPPRESS)
-    ap.add_argument("--pty", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--stats", choices=("cgroup", "api", "auto", "agent"), default="cgroup", help=argparse.SUPPRESS)
+    ap.add_argument("--report", help=argparse.SUPPRESS)
+    ap.add_argument("--control", help=argparse.SUPPRESS)
+    ap.add_argument("--errors", help=argparse.SUPPRESS)
     ap.add_argument("--cprofile", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.run_dashboard:
@@ -1160,9 +1380,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if not args.ns or min(args.ns) < 1 or max(args.ns) > 99:
         ap.error("--n: counts from 1 to 99")
     args.rounds = args.rounds or (1 if args.quick else 3)
-    args.window = args.window or (6.0 if args.quick else 20.0)
+    args.window = args.window or (6.0 if args.quick else 30.0)
+    if args.soak is None:
+        args.soak = 0.0 if args.quick else 600.0
     if args.quick:
-        args.no_pty = args.no_profile = True
+        args.no_profile = True
     if args.output is None and not args.quick:
         args.output = str(REPO / "docs" / "performance.md")
     return args
@@ -1204,7 +1426,14 @@ def preflight() -> tuple[Any, EngineMeter]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.run_dashboard:
-        return run_dashboard(args)
+        try:
+            return run_dashboard(args)
+        except BaseException:
+            # The terminal is the runner's stderr: its traceback goes to a file the benchmark can quote.
+            import traceback
+
+            Path(args.errors).write_text(traceback.format_exc())
+            raise
     began = time.monotonic()
     try:
         api, meter = preflight()
@@ -1214,11 +1443,17 @@ def main(argv: list[str] | None = None) -> int:
     # A TERM (make interrupted, a CI timeout) unwinds like Ctrl-C, so the containers are removed.
     signal.signal(signal.SIGTERM, _interrupt)
     machine = machine_info(api)
-    phases = PHASES + (() if args.no_pty else ("skid-pty",))
+    phases = PHASES
     workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="skid-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    bench = Bench(args, api, meter, workdir)
+    try:
+        term = Terminal(workdir)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        say(f"cannot start the benchmark's tmux (apt-get install tmux): {exc}")
+        return 2
+    bench = Bench(args, api, meter, workdir, term)
     results: list[Result] = []
+    soaks: list[Soak] = []
     background: dict[int, str] = {}
     profiles: dict[int, list[str]] = {}
     status = 0
@@ -1242,6 +1477,12 @@ def main(argv: list[str] | None = None) -> int:
                         + (f", first paint {res.first_paint_s:.2f} s" if res.first_paint_s is not None else "")
                         + (f", stats {res.stats_source}" if res.stats_source else "")
                         + (f" ({'; '.join(res.notes)})" if res.notes else ""))
+            if args.soak and n == max(args.ns):
+                say(f"N = {n}: the soak, {args.soak / 60:g} min of the three paths side by side")
+                soaks = bench.soak(n)
+                for s in soaks:
+                    say(f"soak {s.phase}: RSS {', '.join(fmt(v, 1) for _, v in s.rss)} MB; peak "
+                        f"{fmt(s.peak_rss_mb, 1)} MB; growth from 1 min {fmt(s.growth(), 1)} MB")
             if not args.no_profile:
                 say(f"N = {n}: one more dashboard run under cProfile (not in the tables)")
                 prof = bench.profile(n)
@@ -1256,7 +1497,8 @@ def main(argv: list[str] | None = None) -> int:
         say("interrupted")
         status = 130
     finally:
-        bench.kill_children()
+        bench.stop_clients()
+        term.close()
         try:
             remove_bench_containers(api)
         except Exception as exc:
@@ -1275,7 +1517,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("\n".join(startup_table(results, min(args.ns))))
     print()
-    print("\n".join(targets(results, args.ns, phases)))
+    if soaks:
+        print("\n".join(soak_table(soaks, args.window)))
+        print()
+    print("\n".join(targets(results, args.ns, phases, soaks)))
     print()
     print("\n".join(auto_notes(results, args.ns, phases, args.window)))
     for lines in profiles.values():
@@ -1291,7 +1536,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             command = f"DOCKER_HOST={os.environ['DOCKER_HOST']} python benchmarks/stats_bench.py {extra}".rstrip()
         write_report(Path(args.output), results, args, machine=machine, phases=phases, command=command,
-                     elapsed=elapsed, background=background, profiles=profiles)
+                     elapsed=elapsed, background=background, profiles=profiles, soaks=soaks)
         say(f"wrote {args.output}")
     say(f"done in {elapsed / 60:.1f} min")
     return 0

@@ -76,6 +76,11 @@ def open_stream(
     return response
 
 
+def get_json(api: docker.APIClient, path: str, *args: str, params: Mapping[str, Any] | None = None) -> Any:
+    """One GET of an endpoint docker-py has no call for (libpod's), decoded; errors raise as docker-py's do."""
+    return api._result(api._get(api._url(path, *args), params=params), json=True)
+
+
 def json_stream(api: docker.APIClient, response: requests.Response) -> Iterator[Any]:
     """The JSON documents of a streamed answer (events, stats, build progress), however the engine cut them."""
     # docker-py's decoder for these streams is only reachable as a method of the client.

@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -27,6 +28,10 @@ StatsMode = Literal["auto", "cgroup", "api", "agent"]
 FIRST_READING_GAP = 0.25  # seconds between a new container's first two readings: enough for a CPU%
 AGENT_MISSES = 3  # readings (each after a scan) without a container before it goes to an API stream
 AGENT_RESTARTS = 3  # an agent that keeps dying is given up for API streams
+# Off-screen containers on the API path: a single reading this often instead of a stream each. A stream
+# makes the engine read the container every second; the totals and peaks only need a recent number.
+POLL_INTERVAL = 10.0
+POLL_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,8 @@ class StatsSampler:
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._kicked = threading.Event()
-        self._kick_delay = FIRST_READING_GAP
+        self._kick_delay = 0.0
+        self._kick_then: float | None = None  # a follow-up tick this long after the kicked one
         self._readers: dict[str, CgroupReader] = {}
         self._streams: dict[str, dockerapi.Stream | None] = {}  # container id -> its open API stream
         self._latest: dict[str, StatsSample] = {}  # API samples not yet handed over
@@ -78,6 +84,12 @@ class StatsSampler:
         self._agent: StatsAgent | None = None
         self._agent_failed: str | None = None  # why the agent cannot be used (then API streams)
         self._agent_restarts = 0
+        # The API path's focus: the containers on screen get streams, the rest a reading every POLL_INTERVAL.
+        self._focus: set[str] | None = None  # None: all of them
+        self._polled: dict[str, StatsSample | None] = {}  # off-screen container id -> its last reading
+        self._api_last: dict[str, StatsSample] = {}  # the last API reading of each: a CPU% across a switch
+        self._poll_wake = threading.Event()
+        self._poller: threading.Thread | None = None
         self._libpod = engine.info.kind == "Podman"
         self._oom_watch: OomWatch | None = None  # started with the first cgroup reader
 
@@ -109,7 +121,7 @@ class StatsSampler:
             with self._lock:
                 self._fallbacks[cid] = why
             return
-        self._start_stream(cid, why)
+        self._stream_or_poll(cid, why)
 
     def untrack(self, container_id: str) -> None:
         with self._lock:
@@ -117,6 +129,8 @@ class StatsSampler:
             stream = self._streams.pop(container_id, None)
             self._agent_ids.pop(container_id, None)
             self._agent_prev.pop(container_id, None)
+            self._polled.pop(container_id, None)
+            self._api_last.pop(container_id, None)
             self._latest.pop(container_id, None)
             self._fallbacks.pop(container_id, None)
         if reader is not None:
@@ -135,34 +149,43 @@ class StatsSampler:
             if base is None:
                 return
             self._latest[cid] = replace(base, at=time.monotonic(), oom_kills=count)
-        self.kick(0.0)
+        self.kick(0.0, then=None)
 
     @property
     def tracked(self) -> set[str]:
         with self._lock:
-            return set(self._readers) | set(self._streams) | set(self._fallbacks) | set(self._agent_ids)
+            return (set(self._readers) | set(self._streams) | set(self._fallbacks) | set(self._agent_ids)
+                    | set(self._polled))
 
     # -- the tick loop --------------------------------------------------------------------------------
 
     def run(self) -> None:
         """Tick until stop(): read, hand over one batch, sleep until the next second."""
+        if self.mode == "agent":
+            self._agent_start()  # while the watcher lists the containers, not after
         next_tick = time.monotonic()
+        followup: float | None = None
         while not self._stopped.is_set():
             self._kicked.clear()
             self.listener(self.tick())
-            next_tick += self.interval
             now = time.monotonic()
-            if next_tick < now:  # fell behind (a suspended laptop): do not catch up in a burst
-                next_tick = now + self.interval
+            if followup is not None:
+                next_tick, followup = now + followup, None
+            else:
+                next_tick += self.interval
+                if next_tick < now:  # fell behind (a suspended laptop): do not catch up in a burst
+                    next_tick = now + self.interval
             if self._kicked.wait(next_tick - now):
-                # New containers: a second reading soon, so their CPU% shows without waiting a second.
                 self._stopped.wait(self._kick_delay)
+                followup = self._kick_then
                 next_tick = time.monotonic()
 
-    def kick(self, delay: float = FIRST_READING_GAP) -> None:
-        """Containers were added (or an API stream delivered its first CPU%): tick after `delay`, not at
-        the next second."""
+    def kick(self, delay: float = 0.0, then: float | None = FIRST_READING_GAP) -> None:
+        """Containers were added: tick after `delay` (their memory, on screen at once), then again `then`
+        seconds later (a second reading: their CPU%), then at the usual rhythm. Also for an OOM kill or an
+        API stream's first CPU% (then=None: no follow-up)."""
         self._kick_delay = delay
+        self._kick_then = then
         self._kicked.set()
 
     def tick(self) -> StatsBatch:
@@ -183,7 +206,7 @@ class StatsSampler:
         samples.extend(api)
         with self._lock:
             kinds = "+".join(kind for kind, on in (("cgroup", self._readers), ("agent", self._agent_ids),
-                                                   ("api", self._streams)) if on)
+                                                   ("api", self._streams or self._polled)) if on)
             fallbacks = tuple(self._fallbacks.items())
         return StatsBatch(tuple(samples), kinds or "none", fallbacks)
 
@@ -191,21 +214,9 @@ class StatsSampler:
 
     def _agent_tick(self) -> list[StatsSample]:
         """One reading of every agent-sampled container; the agent is started (or restarted) here."""
-        if self._stopped.is_set():
+        if self._stopped.is_set() or (self._agent is None and not self._agent_start()):
             return []
-        if self._agent is None:
-            agent = StatsAgent(self.engine)
-            try:
-                agent.start()
-            except AgentError as exc:
-                self._agent_gone(str(exc), restart=False)
-                return []
-            with self._lock:
-                if self._stopped.is_set():
-                    agent.stop()
-                    return []
-                self._agent = agent
-                self._agent_scan = False  # it has just looked
+        assert self._agent is not None
         with self._lock:
             scan, self._agent_scan = self._agent_scan, False
         try:
@@ -241,10 +252,25 @@ class StatsSampler:
                 self._agent_prev.pop(cid, None)
         for cid in lost:
             why = "the stats agent cannot see its cgroup"
-            self._start_stream(cid, why)
+            self._stream_or_poll(cid, why)
             with self._lock:
                 self._fallbacks[cid] = why
         return samples
+
+    def _agent_start(self) -> bool:
+        """Start the agent (blocking); False when it cannot be (its containers go to API streams)."""
+        agent = StatsAgent(self.engine)
+        try:
+            agent.start()
+        except AgentError as exc:
+            self._agent_gone(str(exc), restart=False)
+            return False
+        with self._lock:
+            if self._stopped.is_set():
+                agent.stop()
+                return False
+            self._agent = agent
+        return True
 
     def _agent_gone(self, why: str, restart: bool) -> None:
         """The agent failed to start or stopped answering: start another next tick, or (at its first start,
@@ -263,13 +289,14 @@ class StatsSampler:
             self._agent_ids.clear()
             self._agent_prev.clear()
         for cid in moved:
-            self._start_stream(cid, why)
+            self._stream_or_poll(cid, why)
             with self._lock:
                 self._fallbacks[cid] = why
 
     def stop(self) -> None:
         self._stopped.set()
         self._kicked.set()
+        self._poll_wake.set()
         with self._lock:
             readers, streams = list(self._readers.values()), list(self._streams.values())
             self._readers.clear()
@@ -297,7 +324,89 @@ class StatsSampler:
             with self._lock:
                 self._fallbacks[cid] = why
             return
-        self._start_stream(cid, why)
+        self._stream_or_poll(cid, why)
+
+    # -- the API path's focus -------------------------------------------------------------------------
+
+    def focus(self, container_ids: set[str] | None) -> None:
+        """The containers on screen (None: all): those on the API path keep their streams, the others are
+        read once every POLL_INTERVAL instead. Cheap and thread-safe: the dashboard calls it as it scrolls."""
+        with self._lock:
+            if container_ids == self._focus:
+                return
+            self._focus = None if container_ids is None else set(container_ids)
+            hide = [cid for cid in self._streams if not self._in_focus(cid)]
+            show = [cid for cid in self._polled if self._in_focus(cid)]
+            closing = [self._streams.pop(cid) for cid in hide]
+            for cid in hide:
+                self._polled[cid] = self._api_last.get(cid)
+            for cid in show:
+                del self._polled[cid]
+        for stream in closing:
+            _close(stream)
+        for cid in show:
+            self._start_stream(cid, None)
+        if hide:
+            self._start_poller()
+            self._poll_wake.set()  # those that never had a reading get one now
+
+    def _in_focus(self, cid: str) -> bool:
+        return self._focus is None or cid in self._focus
+
+    def _stream_or_poll(self, cid: str, why: str | None) -> None:
+        with self._lock:
+            polled = not self._in_focus(cid)
+            if polled:
+                self._polled.setdefault(cid, None)
+                if why and self.mode == "auto" and self._no_fast_path is None:
+                    self._fallbacks[cid] = why
+        if polled:
+            self._start_poller()
+            self._poll_wake.set()  # its first number now, not in ten seconds
+        else:
+            self._start_stream(cid, why)
+
+    def _start_poller(self) -> None:
+        with self._lock:
+            if self._poller is not None or self._stopped.is_set():
+                return
+            self._poller = threading.Thread(target=self._poll_loop, name="skid-stats-poll", daemon=True)
+        self._poller.start()
+
+    def _poll_loop(self) -> None:
+        """Every POLL_INTERVAL (or when a container is added), one reading of each off-screen container, a
+        few at a time: the engine takes a second to answer each."""
+        with ThreadPoolExecutor(POLL_THREADS, thread_name_prefix="skid-stats-poll") as pool:
+            while not self._stopped.is_set():
+                with self._lock:
+                    due = [cid for cid, last in self._polled.items()
+                           if last is None or time.monotonic() - last.at >= POLL_INTERVAL - 0.5]
+                list(pool.map(self._poll_one, due))
+                self._poll_wake.wait(POLL_INTERVAL / 2)
+                self._poll_wake.clear()
+
+    def _poll_one(self, cid: str) -> None:
+        with self._lock:
+            if cid not in self._polled or self._stopped.is_set():
+                return
+            previous = self._polled[cid]
+        try:
+            if self._libpod:
+                answer = dockerapi.get_json(self.engine.api, "/libpod/containers/stats",
+                                            params={"containers": cid, "stream": False})
+                reports = answer.get("Stats") or ()
+                sample = sample_from_libpod(reports[0], previous, time.monotonic(), cid) if reports else None
+            else:
+                # one-shot: the engine's current numbers, not a second reading a second later.
+                answer = self.engine.api.stats(cid, stream=False, one_shot=True)
+                sample = sample_from_api(answer, previous, time.monotonic(), cid)
+        except ENGINE_ERRORS:
+            return  # gone, or the engine went away: the watcher hears it from the events
+        if sample is None:
+            return
+        with self._lock:
+            if cid in self._polled:
+                self._polled[cid] = self._api_last[cid] = self._latest[cid] = sample
 
     def _start_stream(self, cid: str, why: str | None) -> None:
         with self._lock:
@@ -310,7 +419,8 @@ class StatsSampler:
 
     def _follow_stream(self, cid: str) -> None:
         api = self.engine.api
-        previous: StatsSample | None = None
+        with self._lock:
+            previous = self._api_last.get(cid)  # a poll's (or an earlier stream's): a CPU% from the first payload
         stream: dockerapi.Stream | None = None
         try:
             # docker-py's stats() gives a bare generator that cannot be closed from another thread.
@@ -337,14 +447,17 @@ class StatsSampler:
                     sample = sample_from_api(payload, previous, time.monotonic(), cid)
                 if sample is None:
                     continue  # a stopped container's zero payload: the events stream will untrack it
+                first = previous is None
                 first_complete = sample.cpu_percent is not None and (previous is None or previous.cpu_percent is None)
                 previous = sample
                 with self._lock:
                     if cid not in self._streams:
                         break
-                    self._latest[cid] = sample
-                if first_complete:
-                    self.kick(0.05)  # its first CPU%: show it now, not at the next tick
+                    self._latest[cid] = self._api_last[cid] = sample
+                if first_complete or first:
+                    # Its first memory figure, then its first CPU%: each on screen now, not at the next
+                    # tick (the short delay gathers the other streams' payloads into the same tick).
+                    self.kick(0.05, then=None)
         except ENGINE_ERRORS:
             pass  # the engine went away or the container is gone: the watcher hears it from the events
         except Exception as exc:  # a thread's traceback would scribble over the dashboard

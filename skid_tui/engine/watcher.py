@@ -103,6 +103,7 @@ class StackWatcher:
         self.stats_mode = stats
         self.stats_interval = stats_interval
         self._sampler: StatsSampler | None = None
+        self._focus: set[str] | None = None
 
     @property
     def stopped(self) -> bool:
@@ -118,6 +119,14 @@ class StackWatcher:
         if stream is not None:
             with contextlib.suppress(Exception):
                 stream.close()
+
+    def focus(self, container_ids: set[str] | None) -> None:
+        """The containers on screen (None: all): on the API path only they get a stats stream each, the rest
+        a reading every few seconds (StatsSampler.focus). Thread-safe; kept across reconnections."""
+        self._focus = None if container_ids is None else set(container_ids)
+        sampler = self._sampler
+        if sampler is not None:
+            sampler.focus(self._focus)
 
     def run(self) -> None:
         """Connect, follow, reconnect; returns only after `stop()`."""
@@ -166,6 +175,7 @@ class StackWatcher:
             return
         if self.stats_mode is not None:
             self._sampler = StatsSampler(engine, self._listener, mode=self.stats_mode, interval=self.stats_interval)
+            self._sampler.focus(self._focus)
             threading.Thread(target=self._sampler.run, name="skid-stats-tick", daemon=True).start()
         self._reconcile(engine)
         self._listener(EngineStatus("connected", info=engine.info))
@@ -176,13 +186,14 @@ class StackWatcher:
 
     def _reconcile(self, engine: Engine) -> None:
         self._containers = {c.id: c for c in read_project(engine, self.project)}
-        for c in self._containers.values():
-            self._sample(c, kick=False)
-        if self._sampler is not None:
-            self._sampler.kick()  # once, for all of them
+        added = [self._sample(c) for c in self._containers.values()]
         grouped = service_containers(self._containers.values(), self.project)
         for service in sorted(set(grouped) | set(self._emitted)):
             self._publish(service, grouped.get(service, ()), event=None, force=True)
+        if self._sampler is not None and any(added):
+            # Once for all of them, and after they were published: a sample of a container the listener
+            # has not heard of yet would be dropped.
+            self._sampler.kick()
 
     def _apply_event(self, engine: Engine, event: Mapping[str, Any]) -> None:
         if event.get("Type", "container") != "container":
@@ -192,6 +203,7 @@ class StackWatcher:
         if not cid:
             return
         doc = None if action in GONE_ACTIONS else engine.inspect(cid)
+        added = False
         if doc is None:
             old = self._containers.pop(cid, None)
             service = service or (old.service if old else "")
@@ -201,22 +213,25 @@ class StackWatcher:
             snap = snapshot_from_inspect(doc)
             self._containers[cid] = snap
             service = snap.service or service
-            self._sample(snap)
+            added = self._sample(snap)
         if service:
             grouped = service_containers(self._containers.values(), self.project)
             self._publish(service, grouped.get(service, ()), event=action)
+        if added and self._sampler is not None:
+            self._sampler.kick()  # after the publish, as in _reconcile
 
-    def _sample(self, c: ContainerSnapshot, kick: bool = True) -> None:
-        """Sample a service container while it runs; stop when it does not."""
+    def _sample(self, c: ContainerSnapshot) -> bool:
+        """Sample a service container while it runs; stop when it does not. True when newly sampled (the
+        caller kicks the sampler once the container is published)."""
         if self._sampler is None or c.oneoff or not c.service:
-            return
+            return False
         if c.state in ("running", "paused") and c.pid > 0:
             if c.id not in self._sampler.tracked:
                 self._sampler.track(c)
-                if kick:
-                    self._sampler.kick()
+                return True
         else:
             self._sampler.untrack(c.id)
+        return False
 
     def _publish(
         self, service: str, containers: tuple[ContainerSnapshot, ...], event: str | None, force: bool = False

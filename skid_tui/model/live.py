@@ -398,9 +398,10 @@ class LiveModel:
             "at": time.time(),
         }
 
-    def complete(self, min_cpu_window: float = 0.0) -> bool:
+    def complete(self, min_cpu_window: float = 0.0, need_cpu: bool = True) -> bool:
         """Every running service has a sample with a CPU% (which takes two readings), over at least
-        `min_cpu_window` seconds (a quarter-second first reading is enough to draw, not to report)."""
+        `min_cpu_window` seconds (a quarter-second first reading is enough to draw, not to report).
+        Without `need_cpu`, a first reading (its memory) is enough: what the dashboard draws first."""
         if self.engine.state != "connected" or self.batches == 0:
             return False
         for service, containers in self.containers.items():
@@ -408,7 +409,11 @@ class LiveModel:
             if c is None or c.state != "running" or service not in self.stack.services:
                 continue
             last = self.usage[service].last
-            if last is None or last.container_id != c.id or last.cpu_percent is None:
+            if last is None or last.container_id != c.id:
+                return False
+            if not need_cpu:
+                continue
+            if last.cpu_percent is None:
                 return False
             if (last.cpu_window or 0.0) < min_cpu_window:
                 return False

@@ -154,7 +154,7 @@ class SkidApp(App[None]):
                                     stats=stats)
         # Past the limit no panel is built and the engine is not watched: the screen says why, q still quits.
         self.too_many = len(stack.services) > MAX_SERVICES
-        self.first_paint_at: float | None = None  # monotonic: every running service drawn with its numbers
+        self.first_paint_at: float | None = None  # monotonic: every running service drawn with its memory
         self._stale = False  # samples arrived while another screen covered the panels
         self._offscreen: set[str] = set()  # panels whose numbers moved on while scrolled out of view
         self._oom_told: dict[str, int] = {}  # OOM kills per service already notified
@@ -351,6 +351,7 @@ class SkidApp(App[None]):
         if previous != message.status.state and message.status.state == "connected" and previous == "lost":
             self.notify("engine back: panels are live again", timeout=4)
         self.refresh_panels(self.service_order)
+        self._check_first_paint()  # the first samples may have come before the engine said "connected"
 
     @on(ServiceContainersChanged)
     def service_containers_changed(self, message: ServiceContainersChanged) -> None:
@@ -415,11 +416,19 @@ class SkidApp(App[None]):
         except NoMatches:
             return  # a sample that arrived while the app closes: nothing left to draw
         self._offscreen |= running - in_view
+        if in_view:  # (none before the first layout: that is not "nothing on screen")
+            # Streams only for what is on screen, when the engine's stats are streamed (the costly path).
+            self.watcher.focus({c.id for s in in_view for c in self.containers.get(s, ())})
         self.refresh_panels([s for s in self.service_order if s in in_view and (s in running or s in self._offscreen)])
         self._offscreen -= in_view
-        if self.first_paint_at is None and self.model.complete():
-            self.call_after_refresh(self._painted)
+        self._check_first_paint()
         self.lifecycle.stop_idle_services()
+
+    def _check_first_paint(self) -> None:
+        # Complete once every running panel shows its memory: a CPU% needs a second reading (a second more
+        # on the API path), and the panel says "…" until it comes.
+        if self.first_paint_at is None and self.model.complete(need_cpu=False):
+            self.call_after_refresh(self._painted)
 
     def _painted(self) -> None:
         if self.first_paint_at is None:

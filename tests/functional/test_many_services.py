@@ -16,6 +16,7 @@ from skid_tui.stack.limits import MAX_SERVICES
 from skid_tui.ui.app import SkidApp
 from skid_tui.ui.widgets.service_grid import ServiceGrid
 from skid_tui.ui.widgets.service_panel import ServicePanel
+from tests.conftest import DemoProject
 from tests.functional.helpers import wait_until
 
 SIZE = (160, 48)  # three panels a row, about four rows in view
@@ -140,3 +141,32 @@ async def test_more_than_a_thousand_services_are_refused_with_a_message(tmp_path
         pressed = time.monotonic()
         await pilot.press("q")
     assert time.monotonic() - pressed < QUIT_BOUND
+
+
+async def test_on_the_api_path_only_panels_in_view_keep_a_stats_stream(engine, compose_bin, tmp_path):
+    """Sixteen running services, about nine in view: streams for those, a reading every few seconds for
+    the rest, and every panel has its memory from the start (scrolled to, it shows a number at once)."""
+    project = DemoProject(compose_bin, f"skidfocus-{uuid.uuid4().hex[:8]}", many_services(tmp_path, 16))
+    try:
+        project.up()
+        stack = load_stack([str(project.file)], None, project_name=project.name)
+        profile = next(iter(stack.profiles.values()), None)
+        app = SkidApp(stack, profile, engine_candidates, retry_interval=0.5, stats="api",
+                      model=LiveModel(stack, profile, peaks=None))
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.first_paint_at is not None, 20, "every panel's memory")
+            in_view = {p.service for p in app.query_one(ServiceGrid).visible_panels()}
+            assert 3 <= len(in_view) < 16, in_view
+            sampler = app.watcher._sampler
+            await wait_until(pilot, lambda: len(sampler._streams) == len(in_view), 10, "streams for the panels in view")
+            assert all(app.model.resources(name(i)).mem_bytes for i in range(16))
+            # Scrolled to the end: the last panels get streams, the first ones give theirs up.
+            await pilot.press("end")
+            await wait_until(pilot, lambda: name(15) in {p.service for p in
+                                                         app.query_one(ServiceGrid).visible_panels()}, 5, "the end")
+            last = {c.id for c in app.containers[name(15)]}
+            await wait_until(pilot, lambda: last <= set(sampler._streams), 10, "a stream for the last panel")
+            first = {c.id for c in app.containers[name(0)]}
+            assert not first & set(sampler._streams) and first <= set(sampler._polled)
+    finally:
+        project.down()

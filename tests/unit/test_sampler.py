@@ -187,3 +187,54 @@ def test_an_agent_answer_line_is_parsed_and_damage_is_skipped():
     assert got[a] == Counters(1000, 200, UNLIMITED, 5000, 3, (10, 20), 1)
     assert got[b] == Counters(50, 0, 9223372036854771712, None, None, None, None)
     assert parse("") == {}
+
+
+class FakeStream:
+    def __init__(self) -> None:
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def payload(total_ns: int, system_ns: int, mem: int) -> dict:
+    return {"read": "2026-12-07T10:00:00Z", "memory_stats": {"usage": mem, "limit": 1 << 30},
+            "cpu_stats": {"cpu_usage": {"total_usage": total_ns}, "system_cpu_usage": system_ns, "online_cpus": 2},
+            "precpu_stats": {}, "pids_stats": {"current": 1}}
+
+
+def test_on_the_api_path_only_containers_on_screen_keep_a_stream(monkeypatch):
+    started: list[str] = []
+
+    def start(self, cid, why):
+        started.append(cid)
+        self._streams[cid] = FakeStream()
+
+    monkeypatch.setattr(StatsSampler, "_start_stream", start)
+    monkeypatch.setattr(StatsSampler, "_start_poller", lambda self: None)
+    engine = FakeEngine()
+    answers = {}
+    engine.api = SimpleNamespace(stats=lambda cid, stream, one_shot: answers[cid])
+    s = StatsSampler(engine, lambda batch: None, mode="api")
+    a, b, c = (replace(container("api"), id=x * 64) for x in "abc")
+    for x in (a, b, c):
+        s.track(x)
+    assert started == [a.id, b.id, c.id]
+    streams = dict(s._streams)
+
+    s.focus({a.id})  # b and c scrolled away: their streams close, a reading every POLL_INTERVAL instead
+    assert set(s._streams) == {a.id} and streams[b.id].closed and streams[c.id].closed
+    assert s.tracked == {a.id, b.id, c.id}
+    answers[b.id] = payload(1_000_000_000, 100_000_000_000, 5 << 20)
+    s._poll_one(b.id)
+    answers[b.id] = payload(2_000_000_000, 110_000_000_000, 6 << 20)  # one CPU-second in 5 s of 2 CPUs
+    s._poll_one(b.id)
+    [got] = [x for x in s.tick().samples if x.container_id == b.id]
+    assert got.mem_used == 6 << 20 and got.cpu_percent == pytest.approx(20.0)
+
+    s.focus(None)  # all in view again: streams for b and c, nothing polled
+    assert set(s._streams) == {a.id, b.id, c.id} and not s._polled
+    assert s.tick().source == "api"
+    s.untrack(c.id)
+    s.focus(set())
+    assert set(s._polled) == {a.id, b.id} and s.tick().source == "api"

@@ -1,6 +1,6 @@
 """What panels and the header show, as pure functions of the model."""
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import timedelta
 
 import pytest
@@ -8,6 +8,8 @@ import pytest
 from skid_tui.engine.watcher import EngineStatus
 from skid_tui.stack import Budget
 from skid_tui.ui.views import (
+    ResourceView,
+    ServiceView,
     budget_text,
     engine_line,
     format_uptime,
@@ -16,6 +18,7 @@ from skid_tui.ui.views import (
     service_view,
     tone_of,
 )
+from skid_tui.ui.widgets.service_panel import line_keys, service_line
 from tests.factories import NOW, MiB, container, demo_stack
 
 
@@ -122,3 +125,24 @@ def test_ports_grouped_by_address():
     assert ports_text([("127.0.0.1", 19000, 9000, "tcp"), ("127.0.0.1", 19001, 9001, "tcp"),
                        ("0.0.0.0", 5353, 53, "udp"), (None, None, 8080, "tcp")]) == (
         "127.0.0.1: 19000→9000, 19001→9001", "*: 5353→53/udp, 8080")
+
+
+def test_a_panel_line_whose_key_is_unchanged_draws_the_same():
+    """ServicePanel rebuilds only the lines whose key changed: every field a line reads is in its key."""
+    r1 = ResourceView(True, "120 MiB", 30, 12, 15, 29, "green", "std 256 MiB", "▁▂▃", "▁▁▂", "12%", "", "↓1B/s",
+                      "ok", "")
+    r2 = ResourceView(False, "9 MiB", 31, 3, None, None, "red", "max 1 GiB", "▅▆", "█", "80%", "bold red",
+                      "↓5kB/s", "oom", "OOM-KILLED 2x")
+    v1 = replace(view(containers=(container("postgres", up_for=timedelta(minutes=3)),)), resources=r1)
+    v2 = ServiceView("x", "exited", "unhealthy", "9h", "img:2", ("127.0.0.1: 1→2",), "no budget", "on demand",
+                     False, "bad", 137, "x2 · 1/2 running", "lost", True, r2, "starting", "no check has run")
+    variants = [replace(v1, **{f.name: getattr(v2, f.name)}) for f in fields(ServiceView)]
+    variants += [replace(v1, resources=replace(r1, **{f.name: getattr(r2, f.name)})) for f in fields(ResourceView)]
+    variants += [replace(v1, engine=e) for e in ("connecting", "unreachable")]
+    for b in variants:
+        ka, kb = line_keys(v1), line_keys(b)
+        if len(ka) != len(kb):
+            continue  # a different set of lines: the panel rebuilds them all
+        for y, (x, z) in enumerate(zip(ka, kb, strict=True)):
+            if x == z:
+                assert service_line(v1, y) == service_line(b, y), (y, b)

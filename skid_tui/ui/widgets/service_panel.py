@@ -73,24 +73,86 @@ def _line(text: str = "", style: str = "") -> Text:
     return Text(text, style=style, no_wrap=True, overflow="ellipsis")
 
 
-def _resource_lines(r: ResourceView) -> list[Text]:
+def _mem(r: ResourceView) -> Text:
     mem = _line("mem ", LABEL)
     mem.append_text(memory_ruler_cells(r.ruler_width, r.ruler_filled, r.ruler_std, r.ruler_max, r.ruler_style))
     mem.append(" ")
     mem.append(r.mem_text, style=f"bold {r.ruler_style}" if r.running else "dim")
+    return mem
+
+
+def _limits(r: ResourceView) -> Text:
     limits = _line("    ")
     limits.append(r.limits_text, style="" if r.running else "dim")
+    return limits
+
+
+def _spark(r: ResourceView) -> Text:
     spark = _line("    ")
     spark.append(r.mem_spark, style=r.ruler_style)
+    return spark
+
+
+def _cpu(r: ResourceView) -> Text:
     cpu = _line("cpu ", LABEL)
     if r.running:
         cpu.append(r.cpu_spark, style=r.cpu_style or "cyan")
         cpu.append(f" {r.cpu_text}", style=r.cpu_style)
     else:
         cpu.append(r.cpu_text, style="dim")
+    return cpu
+
+
+def _net(r: ResourceView) -> Text:
     net = _line("net ", LABEL)
     net.append(r.net_text)
-    return [mem, limits, spark, cpu, net]
+    return net
+
+
+def _state(view: ServiceView) -> Text:
+    state = _line()
+    _state_line(view, state)
+    return state
+
+
+def _image(view: ServiceView) -> Text:
+    image = _line()
+    image.append(visible(view.image) or "no image", style="italic grey62")
+    if view.ports:
+        image.append(" · ")
+        image.append(visible("  ".join(view.ports)))
+    return image
+
+
+_RESOURCE_LINES = (_mem, _limits, _spark, _cpu, _net)
+
+
+def line_keys(view: ServiceView) -> list[tuple[object, ...]]:
+    """What each line of the panel is drawn from: a line whose key is unchanged is the same line, so a
+    panel rebuilds (and repaints) only the lines whose key changed. Each key holds every field its line's
+    builder reads."""
+    r = view.resources
+    state = (view.engine, view.state_text, view.state, view.exit_code, view.health, view.health_note,
+             view.uptime, view.replicas, view.pending, r.oom_text if r is not None else "", view.oom)
+    image = (view.image, view.ports)
+    if r is None:
+        return [state, (view.budget,), image]
+    return [state, (r.ruler_width, r.ruler_filled, r.ruler_std, r.ruler_max, r.ruler_style, r.mem_text, r.running),
+            (r.limits_text, r.running), (r.mem_spark, r.ruler_style), (r.running, r.cpu_spark, r.cpu_style, r.cpu_text),
+            (r.net_text,), image]
+
+
+def service_line(view: ServiceView, y: int) -> Text:
+    """Line y of the panel's body (see line_keys for what each is drawn from)."""
+    r = view.resources
+    last = 2 if r is None else 1 + len(_RESOURCE_LINES)
+    if y == 0:
+        return _state(view)
+    if y == last:
+        return _image(view)
+    if r is None:
+        return _line(view.budget, "dim" if view.budget == "no budget" else "")
+    return _RESOURCE_LINES[y - 1](r)
 
 
 def service_lines(view: ServiceView) -> list[Text]:
@@ -98,22 +160,8 @@ def service_lines(view: ServiceView) -> list[Text]:
 
     Every string from the engine or a file (state, health, image, ports) goes in as text through
     `visible`: Text.append never parses markup, and no control character reaches the terminal.
-    Built line by line (not one Text split at newlines): a panel compares its lines on every reading.
     """
-    state = _line()
-    _state_line(view, state)
-    lines = [state]
-    if view.resources is not None:
-        lines += _resource_lines(view.resources)
-    else:
-        lines.append(_line(view.budget, "dim" if view.budget == "no budget" else ""))
-    image = _line()
-    image.append(visible(view.image) or "no image", style="italic grey62")
-    if view.ports:
-        image.append(" · ")
-        image.append(visible("  ".join(view.ports)))
-    lines.append(image)
-    return lines
+    return [service_line(view, y) for y in range(len(line_keys(view)))]
 
 
 def render_service(view: ServiceView) -> Text:
@@ -136,6 +184,7 @@ class ServicePanel(Widget, can_focus=True):
         self.service = view.name
         self.view = view
         self._lines: list[Text] = service_lines(view)
+        self._keys = line_keys(view)
         self._strips: dict[int, Strip] = {}
         self._base_style: Style | None = None  # the panel's colours, looked up once per restyle
         self.border_title = panel_title(view)
@@ -185,11 +234,16 @@ class ServicePanel(Widget, can_focus=True):
             return False
         old = self.view
         self.view = view
-        lines = service_lines(view)
+        keys = line_keys(view)
         width = self.content_size.width
-        changed = [y for y in range(max(len(lines), len(self._lines)))
-                   if y >= len(lines) or y >= len(self._lines) or lines[y] != self._lines[y]]
-        self._lines = lines
+        if len(keys) != len(self._keys):
+            changed = list(range(max(len(keys), len(self._keys))))
+            self._lines = service_lines(view)
+        else:
+            changed = [y for y, (new, was) in enumerate(zip(keys, self._keys, strict=True)) if new != was]
+            for y in changed:
+                self._lines[y] = service_line(view, y)
+        self._keys = keys
         for y in changed:
             self._strips.pop(y, None)
         if (old.tone, old.wanted, old.membership) != (view.tone, view.wanted, view.membership):
