@@ -1250,7 +1250,8 @@ def auto_notes(results: list[Result], ns: list[int], phases: tuple[str, ...], wi
                 f"{t['mounted_s']:.2f} s, engine connected at {t['connected_s']:.2f} s, first samples at "
                 f"{t['first_samples_s']:.2f} s, complete paint at {t['first_paint_s']:.2f} s: "
                 f"{t['imported_s']:.2f} s of imports and {t['first_paint_s'] - t['connected_s']:.2f} s from the "
-                "connection to the first batch of samples with a CPU% (which needs two readings).")
+                "connection to every panel showing its memory (its CPU% follows a quarter second later: it needs "
+                "two readings).")
     others = [r.other_cpu_s for r in results]
     if others:
         notes.append(f"- The rest of the machine (other processes, the containers' own loops, this script) used "
