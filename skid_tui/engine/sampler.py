@@ -250,11 +250,7 @@ class StatsSampler:
             for cid in lost:
                 del self._agent_ids[cid]
                 self._agent_prev.pop(cid, None)
-        for cid in lost:
-            why = "the stats agent cannot see its cgroup"
-            self._stream_or_poll(cid, why)
-            with self._lock:
-                self._fallbacks[cid] = why
+        self._hand_to_api(lost, "the stats agent cannot see its cgroup")
         return samples
 
     def _agent_start(self) -> bool:
@@ -288,7 +284,11 @@ class StatsSampler:
             moved = list(self._agent_ids)
             self._agent_ids.clear()
             self._agent_prev.clear()
-        for cid in moved:
+        self._hand_to_api(moved, why)
+
+    def _hand_to_api(self, cids: list[str], why: str) -> None:
+        """Containers the agent cannot sample: to the API path, the reason shown as a fallback."""
+        for cid in cids:
             self._stream_or_poll(cid, why)
             with self._lock:
                 self._fallbacks[cid] = why

@@ -411,10 +411,6 @@ class LiveModel:
             last = self.usage[service].last
             if last is None or last.container_id != c.id:
                 return False
-            if not need_cpu:
-                continue
-            if last.cpu_percent is None:
-                return False
-            if (last.cpu_window or 0.0) < min_cpu_window:
+            if need_cpu and (last.cpu_percent is None or (last.cpu_window or 0.0) < min_cpu_window):
                 return False
         return True
