@@ -146,3 +146,39 @@ def test_a_panel_line_whose_key_is_unchanged_draws_the_same():
         for y, (x, z) in enumerate(zip(ka, kb, strict=True)):
             if x == z:
                 assert service_line(v1, y) == service_line(b, y), (y, b)
+
+
+def test_panel_lines_draw_as_rich_draws_them_at_every_width():
+    """line_segments (the panel's fast path) gives the cells and styles that truncating, rendering and
+    applying the panel's style with Rich gives: narrower than the line (ellipsis), exact, and padded."""
+    from rich.console import Console
+    from rich.segment import Segment
+    from rich.style import Style
+    from rich.text import Text
+
+    from skid_tui.ui.widgets.service_panel import line_segments, service_lines
+
+    console = Console(color_system="truecolor", width=300)
+    base = Style.parse("#e0e0e0 on #202020")
+    r = ResourceView(True, "120 MiB", 30, 12, 15, 29, "green", "std 256 MiB", "▁▂▃", "▁▁▂", "12%", "", "↓1B/s",
+                     "ok", "OOM-KILLED 2x")
+    views = [replace(view(containers=(container("postgres", up_for=timedelta(minutes=3)),)), resources=r),
+             view(), view(engine="lost"), view(containers=(container("postgres", state="exited", exit_code=1),))]
+    overlapping = Text("abcdef", style="bold")
+    overlapping.stylize("red", 0, 4)
+    overlapping.stylize("on blue", 2, 6)
+    lines = [line for v in views for line in service_lines(v)] + [overlapping, Text(""), Text("日本語 wide")]
+
+    def cells(segments):
+        return [(ch, seg.style) for seg in Segment.simplify(segments) for ch in seg.text]
+
+    for line in lines:
+        for width in (1, 5, line.cell_len - 1, line.cell_len, line.cell_len + 7, 46):
+            if width <= 0:
+                continue
+            slow = line.copy()
+            slow.truncate(width, overflow="ellipsis", pad=True)
+            want = list(Segment.apply_style(slow.render(console), base))
+            got = line_segments(line, width, base, console)
+            assert cells(got) == cells(want), (line.plain, width)
+            assert Segment.get_line_length(got) == width
