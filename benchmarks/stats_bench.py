@@ -152,6 +152,16 @@ def run_dashboard(args: argparse.Namespace) -> int:
             first_samples_s=since(batch_at),
             stats_source=app.model.stats_source,
         )
+        # Steady state: every panel on screen has a full sparkline. Until then every tick lengthens every
+        # sparkline by a cell (about 45 s at 200 columns), which is start-up, not what an open dashboard costs.
+        steady_at = None
+        steady_by = time.monotonic() + args.steady_timeout
+        while painted is not None and not stop.is_set() and time.monotonic() < steady_by:
+            if sparklines_full(app):
+                steady_at = time.monotonic()
+                break
+            await asyncio.sleep(0.05)
+        emit("steady", steady_s=since(steady_at), filled_in_s=None if steady_at is None else steady_at - painted)
         if args.cprofile:
             # Only the event loop's thread, and only in steady state: that is where drawing happens.
             import cProfile
@@ -187,6 +197,19 @@ def run_dashboard(args: argparse.Namespace) -> int:
     report.close()
     # The watcher's thread may still sit in a blocking read; the measurements are taken, so leave now.
     os._exit(0)
+
+
+def sparklines_full(app: Any) -> bool:
+    """Every running panel in view shows as many samples as its memory sparkline has cells (a short history
+    is padded with spaces on the left; a reading is never drawn as a space)."""
+    from skid_tui.ui.widgets.service_grid import ServiceGrid
+
+    panels = app.query_one(ServiceGrid).visible_panels()
+    for panel in panels:
+        r = panel.view.resources
+        if r is not None and r.running and (not r.mem_spark or r.mem_spark.startswith(" ")):
+            return False
+    return bool(panels)
 
 
 # -- engine and machine ----------------------------------------------------------------------------------
@@ -441,6 +464,8 @@ class Result:
     term_cpu_s: float = 0.0  # the terminal: tmux server and client
     peak_rss_mb: float | None = None
     startup_cpu_s: float | None = None  # the client's CPU from its start to the window's
+    fill_s: float | None = None  # from the first paint until every sparkline on screen was full
+    fill_cpu_s: float | None = None  # the client's CPU over that time, per window length
     timeline: dict[str, float | None] = field(default_factory=dict)  # runner: seconds since its start
     first_paint_spawn_s: float | None = None  # from the benchmark's spawn of the process
     stats_source: str | None = None
@@ -638,7 +663,7 @@ class Bench:
         argv = ["env", "-u", "TEXTUAL", f"XDG_STATE_HOME={self.workdir / 'state'}",  # peaks out of the user's file
                 sys.executable, str(Path(__file__).resolve()), "--run-dashboard", "--compose", str(compose),
                 "--stats", stats, "--report", str(report), "--control", str(control), "--errors", str(err_path),
-                "--paint-timeout", str(self.args.paint_timeout)]
+                "--paint-timeout", str(self.args.paint_timeout), "--steady-timeout", str(self.args.steady_timeout)]
         if cprofile is not None:
             argv += ["--cprofile", str(cprofile)]
         spawned_at = time.monotonic()
@@ -657,6 +682,12 @@ class Bench:
                 raise PhaseInvalid(f"no complete paint within {self.args.paint_timeout:g} s "
                                    f"(stats {ready.get('stats_source')})")
             res.first_paint_spawn_s = ready["first_paint_at"] - d.spawned_at
+            painted_cpu = d.client.cpu()
+            steady = d.read(self.args.steady_timeout + 30)
+            if steady is None or steady.get("kind") != "steady" or steady.get("filled_in_s") is None:
+                raise PhaseInvalid(f"the sparklines did not fill within {self.args.steady_timeout:g} s: {d.why()}")
+            res.fill_s = steady["filled_in_s"]
+            res.fill_cpu_s = (d.client.cpu() - painted_cpu) * self.args.window / res.fill_s if res.fill_s else None
             time.sleep(self.args.settle)
             if stats == "agent":
                 d.client.agents = agent_processes()
@@ -731,6 +762,7 @@ class Bench:
             if ready is None or ready.get("first_paint_at") is None:
                 say(f"profile run: the dashboard did not paint: {d.why()}")
                 return None
+            d.read(self.args.steady_timeout + 30)  # the profiler starts once the sparklines are full
             time.sleep(self.args.window)
             d.stop()
             d.read(15)  # "exit": the profile is written
@@ -917,10 +949,14 @@ class Dashboard:
         return "(no output)"
 
     def stop(self) -> dict[str, Any] | None:
+        """Tell the runner to end its window; its window-end report (a "steady" one before it is skipped)."""
         if self.control_fd >= 0:
             os.close(self.control_fd)
             self.control_fd = -1
-        return self.read(15)
+        report = self.read(15)
+        while report is not None and report.get("kind") == "steady":
+            report = self.read(15)
+        return report
 
     def close(self) -> None:
         for fd in (self.control_fd, self.report_fd):
@@ -1033,14 +1069,18 @@ def startup_table(results: list[Result], n: int) -> list[str]:
     keys = [("imported_s", "imports done"), ("mounted_s", "app mounted"), ("connected_s", "engine connected"),
             ("first_samples_s", "first samples"), ("first_paint_s", "first complete paint")]
     lines = ["| seconds since the runner's first statement, medians | "
-             + " | ".join(label for _, label in keys) + " | paint, from the spawn | runs |",
-             "|---|" + "---:|" * (len(keys) + 2)]
+             + " | ".join(label for _, label in keys) + " | paint, from the spawn | sparklines full, s after "
+             "the paint | client CPU s per window while they fill | runs |",
+             "|---|" + "---:|" * (len(keys) + 4)]
     for phase in ("docker-stats", *SKID_PHASES):
         rows = [r for r in results if r.n == n and r.phase == phase and r.first_paint_spawn_s is not None]
         if rows:
             cells = [fmt(median([r.timeline.get(k) for r in rows])) for k, _ in keys]
             lines.append(f"| {LABELS[phase]} | " + " | ".join(cells)
-                         + f" | {fmt(median([r.first_paint_spawn_s for r in rows]))} | {len(rows)} |")
+                         + f" | {fmt(median([r.first_paint_spawn_s for r in rows]))} "
+                         + f"| {fmt(median([r.fill_s for r in rows]), 1)} "
+                         + f"| {fmt(median([r.fill_cpu_s for r in rows]))} "
+                         + f"| {len(rows)} |")
     return lines
 
 
@@ -1350,7 +1390,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--rounds", type=int, default=None, help="rounds of every phase (default 3; --quick: 1)")
     ap.add_argument("--window", type=float, default=None, help="seconds measured per phase (default 30; --quick: 6)")
     ap.add_argument("--warmup", type=float, default=3.0, help="seconds docker stats (and idle) run before a window")
-    ap.add_argument("--settle", type=float, default=1.0, help="seconds after the dashboard's first paint")
+    ap.add_argument("--settle", type=float, default=1.0, help="seconds after the dashboard's sparklines are full")
+    ap.add_argument("--steady-timeout", type=float, default=120.0,
+                    help="give up waiting for full sparklines after this")
     ap.add_argument("--cooldown", type=float, default=1.0, help="seconds between phases")
     ap.add_argument("--paint-timeout", type=float, default=20.0, help="give up waiting for a first paint after this")
     ap.add_argument("--soak", type=float, default=None, help="seconds of the soak at the largest N (default 600; "

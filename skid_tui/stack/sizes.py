@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 # docker/go-units RAMInBytes: the grammar compose uses for mem_limit, memory, shm_size...
 _SIZE_RE = re.compile(r"^(\d*)(?:\.(\d+))? ?([kmgtp])?i?b?$", re.IGNORECASE)  # `.5g` as compose reads it
@@ -42,6 +43,7 @@ def parse_size(value: str | int) -> int:
         raise ValueError(f"malformed size {value!r}") from None
 
 
+@lru_cache(maxsize=4096)  # a dashboard formats the same few hundred sizes every second
 def format_bytes(n: int) -> str:
     """A size for people: `512 B`, `4.0 KiB`, `9.5 MiB`, `512 MiB`, `1.20 GiB`.
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from rich.text import Text
 from textual import on, work
@@ -19,6 +20,7 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
+from textual.widget import Widget
 from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -99,7 +101,7 @@ def render_notice(status: EngineStatus) -> Text:
     return text
 
 
-GC_YOUNG = 50_000  # allocations between collections of the youngest generation
+PartT = TypeVar("PartT", bound="Widget")
 
 
 class SkidApp(App[None]):
@@ -153,9 +155,6 @@ class SkidApp(App[None]):
     ) -> None:
         super().__init__()
         compositor.install()  # partial updates draw only the widgets they change
-        # Each frame allocates thousands of short-lived objects, freed by reference counting: a collection
-        # every 700 (Python's default) found little and cost a tenth of the dashboard's CPU at 50 panels.
-        gc.set_threshold(GC_YOUNG, 20, 20)
         self.monotonic = monotonic  # the clock of idle timeouts (samples carry monotonic times)
         self.candidates = candidates
         self.lifecycle = Lifecycle(self, compose_cmd)
@@ -172,6 +171,7 @@ class SkidApp(App[None]):
                                     stats=stats)
         # Past the limit no panel is built and the engine is not watched: the screen says why, q still quits.
         self.too_many = len(stack.services) > MAX_SERVICES
+        self._parts: dict[type[Widget], Widget] = {}
         self.first_paint_at: float | None = None  # monotonic: every running service drawn with its memory
         self._stale = False  # samples arrived while another screen covered the panels
         self._offscreen: set[str] = set()  # panels whose numbers moved on while scrolled out of view
@@ -431,7 +431,7 @@ class SkidApp(App[None]):
         # visible, so a steady service does not repaint. Panels scrolled out of view wait until shown.
         running = {s for s in self.service_order if any(c.is_running for c in self.containers.get(s, ()))}
         try:
-            in_view = {p.service for p in self.query_one(ServiceGrid).visible_panels()}
+            in_view = {p.service for p in self._part(ServiceGrid).visible_panels()}
         except NoMatches:
             return  # a sample that arrived while the app closes: nothing left to draw
         self._offscreen |= running - in_view
@@ -490,10 +490,17 @@ class SkidApp(App[None]):
         with contextlib.suppress(NoMatches):  # closing
             self.query_one(EngineHeader).show(self.header_view())
 
+    def _part(self, kind: type[PartT]) -> PartT:
+        """query_one(kind), remembered while the widget stays in the DOM: the header, the budget bar and the
+        grid are asked for every second, and a query walks the screen (NoMatches when there is none)."""
+        part = self._parts.get(kind)
+        if part is None or not part.is_attached:
+            part = self._parts[kind] = self.query_one(kind)
+        return part  # type: ignore[return-value]
+
     def refresh_panels(self, services: list[str]) -> None:
         try:
-            header, bar = self.query_one(EngineHeader), self.query_one(BudgetBar)
-            grid = self.query_one(ServiceGrid)
+            header, bar, grid = self._part(EngineHeader), self._part(BudgetBar), self._part(ServiceGrid)
         except NoMatches:
             return  # the app is closing: an update that arrives now has nothing left to draw on
         with self.batch_update():
@@ -501,7 +508,7 @@ class SkidApp(App[None]):
                 panel = grid.panel(name)
                 if panel is None:
                     continue  # not mounted (far from the view: built fresh when it comes near), or unknown
-                width = panel.content_region.width or PANEL_WIDTH
+                width = panel.content_width() or PANEL_WIDTH
                 view = self.view_of(name, width)
                 panel.show(view)
                 if view.health_note:

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from skid_tui.engine.containers import ContainerSnapshot
 from skid_tui.engine.watcher import EngineStatus
 from skid_tui.model import ServiceResources, Totals
 from skid_tui.model.budget import BudgetState, cpu_fraction, usage_tone
 from skid_tui.present import BUDGET_STYLE
-from skid_tui.stack import Profile, ServiceSpec, format_bytes
+from skid_tui.stack import Budget, Profile, ServiceSpec, format_bytes
 from skid_tui.ui.gauges import SparkMemo, compact_bytes, compact_rate, percent, ruler_scale
 
 Tone = str  # "ok", "warn", "bad", "off", "lost"
@@ -160,7 +161,11 @@ def format_uptime(seconds: float) -> str:
 
 def budget_text(spec: ServiceSpec) -> str:
     """"256 MiB std / 512 MiB max · cpus 0.25-0.5"; a missing side reads as ≤ or ≥, never as 0."""
-    b = spec.budget
+    return _budget_text(spec.budget)
+
+
+@lru_cache(maxsize=1024)  # asked for every panel every second; a budget changes only with the compose file
+def _budget_text(b: Budget) -> str:
     if not b.has_memory:
         mem = "no budget"
     elif b.mem_standard is not None and b.mem_max is not None:
@@ -184,6 +189,11 @@ def ports_text(ports: Sequence[tuple[str | None, int | None, int, str]]) -> tupl
 
     The address stays visible (loopback-only or every interface matters), but only once per group.
     """
+    return _ports_text(tuple(ports))
+
+
+@lru_cache(maxsize=1024)
+def _ports_text(ports: tuple[tuple[str | None, int | None, int, str], ...]) -> tuple[str, ...]:
     groups: dict[str, list[str]] = {}
     for host_ip, host_port, container_port, protocol in ports:
         ip = host_ip if host_ip and host_ip not in ("0.0.0.0", "::") else "*"

@@ -95,3 +95,22 @@ def test_installed_only_on_the_pinned_textual(monkeypatch) -> None:
         assert Compositor.render_partial_update is compositor.render_partial_update
     finally:
         compositor.install()
+
+
+async def test_the_app_freezes_what_it_holds_after_its_first_paint_and_thaws_it_at_exit() -> None:
+    """gc.freeze() keeps the collector off the app's long-lived objects; undone at unmount, or every app a
+    test process ran would stay in memory."""
+    import gc
+
+    from tests.snapshots.test_snapshots import feed, quiet_app, running_stack, settle
+
+    app = quiet_app()
+    gc.unfreeze()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        assert app.first_paint_at is None and gc.get_freeze_count() == 0
+        feed(app, *running_stack())
+        await settle(pilot)
+        assert app.first_paint_at is not None
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0

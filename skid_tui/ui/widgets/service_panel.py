@@ -107,7 +107,9 @@ def _cpu(r: ResourceView) -> Text:
 
 
 def _net(r: ResourceView) -> Text:
-    net = _line("net ", LABEL)
+    # The label as a span: Rich draws a Text with no spans in no style at all, its own included.
+    net = _line()
+    net.append("net ", style=LABEL)
     net.append(r.net_text)
     return net
 
@@ -245,15 +247,16 @@ class ServicePanel(Widget, can_focus=True):
             strip = self._strips[y] = self._render_strip(y)
         return strip
 
-    def _content_width(self) -> int:
-        # content_size walks the compositor's map: once per size, not once per line drawn.
+    def content_width(self) -> int:
+        """The width lines are drawn to (0 before the first layout); content_size walks the compositor's
+        map, so it is worked out once per size, not once per line drawn."""
         if self._width_for != self._size:
             self._width_for = self._size
             self._width = self.content_size.width
         return self._width
 
     def _render_strip(self, y: int) -> Strip:
-        width = self._content_width()
+        width = self.content_width()
         if y >= len(self._lines) or width <= 0:
             return Strip.blank(max(0, width), self.rich_style)
         if self._base_style is None:
@@ -285,7 +288,7 @@ class ServicePanel(Widget, can_focus=True):
         old = self.view
         self.view = view
         keys = line_keys(view)
-        width = self._content_width()
+        width = self.content_width()
         if len(keys) != len(self._keys):
             changed = list(range(max(len(keys), len(self._keys))))
             self._lines = service_lines(view)

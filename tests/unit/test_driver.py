@@ -1,0 +1,75 @@
+"""The terminal driver's input thread: asleep while no key comes, keys and a lone Escape still delivered,
+and gone at once when the app stops reading input."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import threading
+import time
+from types import SimpleNamespace
+
+from textual import events
+
+from skid_tui.ui import driver as driver_mod
+from skid_tui.ui.driver import SkidLinuxDriver, parser_wait
+
+
+def test_parser_wait() -> None:
+    assert parser_wait(SimpleNamespace(_timeout_time=None), 5.0) is None  # nothing pending: block
+    assert parser_wait(SimpleNamespace(_timeout_time=5.25), 5.0) == 0.25  # a lone Escape: until it is due
+    assert parser_wait(SimpleNamespace(_timeout_time=4.0), 5.0) == 0.0  # overdue: do not block
+    assert parser_wait(SimpleNamespace(), 5.0) == driver_mod.POLL  # another Textual: poll as it does
+
+
+def _wait_for(predicate, timeout: float = 2.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+async def test_input_thread_sleeps_until_input_and_stops_at_once(monkeypatch) -> None:
+    timeouts: list[float | None] = []
+
+    class Counting(selectors.SelectSelector):
+        def select(self, timeout=None):
+            timeouts.append(timeout)
+            return super().select(timeout)
+
+    monkeypatch.setattr(driver_mod.selectors, "SelectSelector", Counting)
+    handlers = signal.getsignal(signal.SIGTSTP), signal.getsignal(signal.SIGCONT)
+    read_fd, write_fd = os.pipe()
+    drv = SkidLinuxDriver(SimpleNamespace())  # type: ignore[arg-type]
+    try:
+        got: list[object] = []
+        drv.fileno = read_fd  # the "terminal"
+        drv.process_message = got.append  # type: ignore[method-assign]
+        thread = threading.Thread(target=drv.run_input_thread, daemon=True)
+        thread.start()
+        time.sleep(0.6)
+        # Textual's own loop would have woken six times by now; this one waits in one select().
+        assert timeouts == [None]
+
+        os.write(write_fd, b"q")
+        assert _wait_for(lambda: any(isinstance(e, events.Key) and e.key == "q" for e in got))
+
+        os.write(write_fd, b"\x1b")  # Escape alone: told from a sequence's start by the parser's timeout
+        assert _wait_for(lambda: any(isinstance(e, events.Key) and e.key == "escape" for e in got))
+        assert any(t is not None for t in timeouts)
+
+        began = time.monotonic()
+        drv.exit_event.set()
+        thread.join(2)
+        assert not thread.is_alive()
+        assert time.monotonic() - began < 0.5  # not a poll period or more
+    finally:
+        drv.exit_event.set()
+        drv.close()
+        os.close(read_fd)
+        os.close(write_fd)
+        signal.signal(signal.SIGTSTP, handlers[0])
+        signal.signal(signal.SIGCONT, handlers[1])
