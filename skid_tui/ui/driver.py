@@ -32,9 +32,13 @@ class _WakingEvent(Event):
 
     def set(self) -> None:
         super().set()
-        # A full pipe already wakes the thread; a closed one means the driver is gone.
-        with contextlib.suppress(OSError):
+        if self._wake_fd < 0:
+            return  # the driver closed its pipe: the number may name another file by now
+        with contextlib.suppress(OSError):  # a full pipe already wakes the thread
             os.write(self._wake_fd, b"x")
+
+    def detach(self) -> None:
+        self._wake_fd = -1
 
 
 def parser_wait(parser: Any, now: float) -> float | None:
@@ -89,6 +93,7 @@ class SkidLinuxDriver(LinuxDriver):
 
     def close(self) -> None:
         super().close()
+        self.exit_event.detach()
         for fd in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
                 os.close(fd)

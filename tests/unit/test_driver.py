@@ -69,6 +69,20 @@ async def test_input_thread_sleeps_until_input_and_stops_at_once(monkeypatch) ->
     finally:
         drv.exit_event.set()
         drv.close()
+        # Closed: setting the event again writes nowhere (the pipe's number may belong to another file now).
+        spare_r, spare_w = os.pipe()
+        try:
+            drv.exit_event.set()
+            os.set_blocking(spare_r, False)
+            assert drv.exit_event._wake_fd == -1
+            try:
+                leaked = os.read(spare_r, 8)
+            except BlockingIOError:
+                leaked = b""
+            assert leaked == b""
+        finally:
+            os.close(spare_r)
+            os.close(spare_w)
         os.close(read_fd)
         os.close(write_fd)
         signal.signal(signal.SIGTSTP, handlers[0])
