@@ -488,7 +488,7 @@ class SkidApp(App[None]):
 
     def refresh_header(self) -> None:
         with contextlib.suppress(NoMatches):  # closing
-            self.query_one(EngineHeader).show(self.header_view())
+            self._part(EngineHeader).show(self.header_view())
 
     def _part(self, kind: type[PartT]) -> PartT:
         """query_one(kind), remembered while the widget stays in the DOM: the header, the budget bar and the

@@ -36,12 +36,13 @@ def render_partial_update(self: Any) -> ChopsUpdate | None:
     visible = self.visible_widgets
     cuts = self.cuts  # worked out (and cached) from every widget before the map is narrowed below
     changed = list(update_regions)
+
+    def touched(region: Region, clip: Region) -> bool:
+        shown = region.intersection(clip)
+        return any(r.overlaps(shown) for r in changed)
+
     # Order kept (the dict is front to back): the first widget to fill a cell wins, as before.
-    self._visible_widgets = {
-        widget: (region, clip)
-        for widget, (region, clip) in visible.items()
-        if any(r.overlaps(shown) for shown in (region.intersection(clip),) for r in changed)
-    }
+    self._visible_widgets = {w: (region, clip) for w, (region, clip) in visible.items() if touched(region, clip)}
     try:
         chops = self._render_chops(crop, is_rendered_line)
     finally:

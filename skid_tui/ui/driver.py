@@ -20,7 +20,6 @@ from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
 POLL = 0.1  # Textual's own period: the wait when the parser's state cannot be read
-_UNKNOWN = object()
 
 
 class _WakingEvent(Event):
@@ -44,12 +43,10 @@ class _WakingEvent(Event):
 def parser_wait(parser: Any, now: float) -> float | None:
     """How long the input thread may block: until the parser's pending timeout (a lone Escape waiting to
     be told from the start of a sequence), forever when none is pending."""
-    due = getattr(parser, "_timeout_time", _UNKNOWN)
-    if due is None:
-        return None
-    if not isinstance(due, float | int):
+    if not hasattr(parser, "_timeout_time"):
         return POLL  # a Textual whose parser keeps its state elsewhere: poll as Textual does
-    return max(0.0, due - now)
+    due = parser._timeout_time
+    return None if due is None else max(0.0, due - now)
 
 
 class SkidLinuxDriver(LinuxDriver):

@@ -147,16 +147,9 @@ def line_keys(view: ServiceView) -> list[tuple[object, ...]]:
             (r.net_text,), image]
 
 
-_STYLES: dict[str, Style] = {}
-
-
 def _style(style: str | Style) -> Style:
-    if isinstance(style, Style):
-        return style
-    parsed = _STYLES.get(style)
-    if parsed is None:
-        parsed = _STYLES[style] = Style.parse(style) if style else Style.null()
-    return parsed
+    # Style.parse keeps its own cache of what it parsed.
+    return style if isinstance(style, Style) else Style.parse(style) if style else Style.null()
 
 
 def line_segments(line: Text, width: int, base: Style, console: Console) -> list[Segment]:
@@ -180,7 +173,7 @@ def line_segments(line: Text, width: int, base: Style, console: Console) -> list
             segments.append(Segment(plain[at : span.start], line_style))
         if span.end > span.start:
             segments.append(Segment(plain[span.start : span.end], line_style + _style(span.style)))
-        at = max(at, span.end)
+        at = span.end
     if at < len(plain):
         segments.append(Segment(plain[at:], line_style))
     if used < width:
