@@ -113,12 +113,16 @@ def run_dashboard(args: argparse.Namespace) -> int:
         report.flush()
 
     from skid_tui.engine.discovery import engine_candidates
+    from skid_tui.engine.watcher import EarlyWatch
     from skid_tui.stack import load_stack
+
+    # As `skid` does (cli/dashboard.py): the watcher starts while Textual is imported.
+    stack = load_stack([args.compose], None, project_name=PROJECT)
+    early = EarlyWatch(stack.project, engine_candidates, stats=args.stats)
     from skid_tui.ui.app import SkidApp
 
     imported_at = time.monotonic()
-    stack = load_stack([args.compose], None, project_name=PROJECT)
-    app = SkidApp(stack, stack.profiles["default"], engine_candidates, stats=args.stats)
+    app = SkidApp(stack, stack.profiles["default"], engine_candidates, stats=args.stats, early=early)
     profiler = None
 
     async def pilot(_pilot: Any) -> None:

@@ -242,3 +242,56 @@ class StackWatcher:
             return
         self._emitted[service] = containers
         self._listener(ServiceUpdate(service, containers, event=event))
+
+
+class Relay:
+    """A listener that holds updates until the real one is attached: the dashboard's watcher starts while
+    Textual is still being imported, and what it learns meanwhile waits for the app, in order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: list[WatchUpdate] = []
+        self._target: Listener | None = None
+
+    def __call__(self, update: WatchUpdate) -> None:
+        with self._lock:
+            target = self._target
+            if target is None:
+                self._held.append(update)
+                return
+        target(update)
+
+    def attach(self, target: Listener) -> None:
+        with self._lock:  # held updates go first: none that comes meanwhile overtakes them
+            for update in self._held:
+                target(update)
+            self._held.clear()
+            self._target = target
+
+
+class EarlyWatch:
+    """A StackWatcher on its own thread from before the dashboard exists: the engine is found, the
+    containers listed and their first readings taken while Textual loads (a third of a second, half of
+    the time to the first paint), instead of after."""
+
+    def __init__(self, project: str, candidates: Callable[[], list[EngineCandidate]], *,
+                 stats: StatsMode | None = "auto", retry_interval: float = 3.0) -> None:
+        self.relay = Relay()
+        self.watcher = StackWatcher(project, candidates, self.relay, stats=stats, retry_interval=retry_interval)
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._run, name="skid-watcher", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.watcher.run()
+        except Exception as exc:  # handed to follow(): its worker fails with it, and the app says so
+            self._error = exc
+
+    def follow(self, listener: Listener) -> None:
+        """Attach the listener (held updates first) and block until the watcher stops; raises what the
+        watcher raised. For the dashboard's worker thread."""
+        self.relay.attach(listener)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error

@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerState
 from skid_tui.engine.containers import ContainerSnapshot
 from skid_tui.engine.discovery import HOW_TO_START, EngineCandidate
 from skid_tui.engine.sampler import StatsBatch, StatsMode
-from skid_tui.engine.watcher import EngineStatus, StackWatcher, WatchUpdate
+from skid_tui.engine.watcher import EarlyWatch, EngineStatus, StackWatcher, WatchUpdate
 from skid_tui.model import LiveModel, PeakStore, statefile
 from skid_tui.safe_text import visible, visible_lines
 from skid_tui.stack import Profile, Stack, format_bytes
@@ -152,6 +152,7 @@ class SkidApp(App[None]):
         model: LiveModel | None = None,
         compose_cmd: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        early: EarlyWatch | None = None,
     ) -> None:
         super().__init__()
         compositor.install()  # partial updates draw only the widgets they change
@@ -167,8 +168,10 @@ class SkidApp(App[None]):
         self.model.profile = profile  # the active profile is the model's, held there alone
         self.model.engine = EngineStatus("connecting", retry_interval=retry_interval)
         self.service_order = order_services(list(stack.services), list(stack.profiles.values()), profile)
-        self.watcher = StackWatcher(stack.project, candidates, self._watch_update, retry_interval=retry_interval,
-                                    stats=stats)
+        # A watcher started before Textual loaded (the CLI's), or one of the app's own.
+        self.early = early
+        self.watcher = early.watcher if early is not None else StackWatcher(
+            stack.project, candidates, self._watch_update, retry_interval=retry_interval, stats=stats)
         # Past the limit no panel is built and the engine is not watched: the screen says why, q still quits.
         self.too_many = len(stack.services) > MAX_SERVICES
         self._parts: dict[type[Widget], Widget] = {}
@@ -220,6 +223,8 @@ class SkidApp(App[None]):
         if self.watch_engine and not self.too_many:
             self.follow_engine()
             self.lifecycle.start()
+        elif self.early is not None:
+            self.early.watcher.stop()  # started by the CLI, but nothing here is to be watched
 
     def on_unmount(self) -> None:
         gc.unfreeze()  # what the app held may now be collected (tests run many apps in one process)
@@ -338,7 +343,10 @@ class SkidApp(App[None]):
 
     @work(thread=True, group="engine", name="stack-watcher", exclusive=True, exit_on_error=False)
     def follow_engine(self) -> None:
-        self.watcher.run()
+        if self.early is not None:
+            self.early.follow(self._watch_update)
+        else:
+            self.watcher.run()
 
     def _watch_update(self, update: WatchUpdate) -> None:
         """Called on the watcher's thread: hand over to the event loop as a message, nothing else."""

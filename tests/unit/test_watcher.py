@@ -3,6 +3,7 @@
 import json
 import queue
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from skid_tui.engine import watcher as watcher_mod
 from skid_tui.engine.client import Attempt, EngineInfo, EngineUnavailable
 from skid_tui.engine.discovery import EngineCandidate
-from skid_tui.engine.watcher import EngineStatus, ServiceUpdate, StackWatcher, event_action
+from skid_tui.engine.watcher import EarlyWatch, EngineStatus, ServiceUpdate, StackWatcher, event_action
 
 DATA = Path(__file__).parent / "data"
 CANDIDATE = EngineCandidate("unix:///fake.sock", "test")
@@ -177,6 +178,40 @@ def test_never_reachable(run_watcher):
     _w, rec = run_watcher([])
     status = rec.wait_for(lambda u: isinstance(u, EngineStatus) and u.state == "unreachable")
     assert status.attempts[0].error == "connection refused"
+
+
+def test_early_watch_holds_updates_until_a_listener_then_hands_them_over_in_order(monkeypatch):
+    engine = FakeEngine({"a": doc("a", "redis", project="early")})
+    monkeypatch.setattr(watcher_mod.Engine, "first_answering", staticmethod(lambda candidates, timeout: engine))
+    early = EarlyWatch("early", lambda: [CANDIDATE], stats=None)
+    # Before anyone listens (Textual still loading), the watcher connects and reads the project.
+    deadline = time.monotonic() + 5
+    while not any(isinstance(u, EngineStatus) and u.state == "connected" for u in early.relay._held):
+        assert time.monotonic() < deadline, early.relay._held
+        time.sleep(0.01)
+    rec = Recorder()
+    follower = threading.Thread(target=early.follow, args=(rec,), daemon=True)
+    follower.start()
+    rec.wait_for(lambda u: isinstance(u, EngineStatus) and u.state == "connected")
+    engine.docs["a"]["State"]["Status"] = "exited"
+    engine.stream.q.put(event("die", "a", "redis"))  # after the handover: straight to the listener
+    rec.wait_for(lambda u: isinstance(u, ServiceUpdate) and u.event == "die")
+    kinds = [(type(u).__name__, getattr(u, "state", None) or getattr(u, "event", None)) for u in rec.updates]
+    assert kinds == [("EngineStatus", "connecting"), ("ServiceUpdate", None), ("EngineStatus", "connected"),
+                     ("ServiceUpdate", "die")], kinds
+    early.watcher.stop()
+    follower.join(5)
+    assert not follower.is_alive()
+
+
+def test_early_watch_follow_raises_what_the_watcher_raised(monkeypatch):
+    def broken(candidates, timeout):
+        raise RuntimeError("a bug in discovery")
+
+    monkeypatch.setattr(watcher_mod.Engine, "first_answering", staticmethod(broken))
+    early = EarlyWatch("early", lambda: [CANDIDATE], stats=None)
+    with pytest.raises(RuntimeError, match="a bug in discovery"):
+        early.follow(Recorder())
 
 
 def test_event_action_strips_detail():
