@@ -36,6 +36,9 @@ class _WakingEvent(Event):
         with contextlib.suppress(OSError):  # a full pipe already wakes the thread
             os.write(self._wake_fd, b"x")
 
+    def attach(self, wake_fd: int) -> None:
+        self._wake_fd = wake_fd
+
     def detach(self) -> None:
         self._wake_fd = -1
 
@@ -54,10 +57,23 @@ class SkidLinuxDriver(LinuxDriver):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._wake_r = self._wake_w = -1
+        self.exit_event = _WakingEvent(-1)
+        self._open_pipe()
+
+    def _open_pipe(self) -> None:
+        """A wake pipe for the input thread; a new one after close() (App.suspend closes the driver and starts
+        it again: a shell, an editor)."""
+        if self._wake_r >= 0:
+            return
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
-        self.exit_event = _WakingEvent(self._wake_w)
+        self.exit_event.attach(self._wake_w)
+
+    def start_application_mode(self) -> None:
+        self._open_pipe()  # before Textual starts the input thread
+        super().start_application_mode()
 
     def run_input_thread(self) -> None:
         """Textual's loop (read, parse, dispatch; tick the parser for timeouts), blocking between inputs."""
@@ -94,3 +110,4 @@ class SkidLinuxDriver(LinuxDriver):
         for fd in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
+        self._wake_r = self._wake_w = -1

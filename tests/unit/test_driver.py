@@ -87,3 +87,39 @@ async def test_input_thread_sleeps_until_input_and_stops_at_once(monkeypatch) ->
         os.close(write_fd)
         signal.signal(signal.SIGTSTP, handlers[0])
         signal.signal(signal.SIGCONT, handlers[1])
+
+
+async def test_a_closed_driver_started_again_has_a_new_wake_pipe() -> None:
+    """App.suspend() closes the driver and starts it again (a shell in a container): the input thread of the
+    second start must still wake at once, not fail on the first start's closed pipe."""
+    handlers = signal.getsignal(signal.SIGTSTP), signal.getsignal(signal.SIGCONT)
+    read_fd, write_fd = os.pipe()
+    drv = SkidLinuxDriver(SimpleNamespace())  # type: ignore[arg-type]
+    try:
+        drv.close()  # suspended
+        assert drv.exit_event._wake_fd == -1
+        drv._open_pipe()  # what start_application_mode does first on resume
+        drv.fileno = read_fd
+        drv.process_message = lambda _e: None  # type: ignore[method-assign]
+        failed: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                drv.run_input_thread()
+            except BaseException as exc:  # reported by the assertion below
+                failed.append(exc)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        time.sleep(0.2)
+        began = time.monotonic()
+        drv.exit_event.set()
+        thread.join(2)
+        assert not thread.is_alive() and not failed, failed
+        assert time.monotonic() - began < 0.5
+    finally:
+        drv.close()
+        os.close(read_fd)
+        os.close(write_fd)
+        signal.signal(signal.SIGTSTP, handlers[0])
+        signal.signal(signal.SIGCONT, handlers[1])
