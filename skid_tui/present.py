@@ -6,12 +6,18 @@ a state's colour or a result's wording of its own. No Textual here: Rich styles 
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from rich.console import Group, RenderableType
 from rich.style import Style
+from rich.table import Table
 from rich.text import Text
 
 from skid_tui.engine.builds import BuildResult
 from skid_tui.engine.testrun import SuiteResult
-from skid_tui.safe_text import is_safe, sgr_segments, visible
+from skid_tui.ops.inspect import MASK, ServiceInspect
+from skid_tui.ops.inspect import sections as inspect_sections
+from skid_tui.safe_text import is_safe, sgr_segments, visible, visible_lines
 from skid_tui.stack import format_bytes
 
 # A container's state and health, its memory against its budget (model.budget's states), a plan's verdict.
@@ -82,3 +88,30 @@ def rich_text(s: str, style: str | Style | None = None, *, sgr: bool = True) -> 
     for piece, state in sgr_segments(s):
         text.append(piece, style=Style(**state) if state else None)
     return text
+
+
+def inspect_renderable(result: ServiceInspect, now: datetime, reveal: frozenset[str] = frozenset(),
+                       selected: str | None = None) -> RenderableType:
+    """`i` and `skid inspect`: each container's sections as key/value grids. Every value came from the engine
+    and is shown as text; a secret's value is masked unless its name is in `reveal`; `selected` marks the
+    variable the reveal key acts on (the dashboard's cursor)."""
+    if result.error:
+        return Text(visible(result.error), style="bold red")
+    parts: list[RenderableType] = []
+    for c in result.containers:
+        for section in inspect_sections(c, now, reveal):
+            grid = Table.grid(padding=(0, 2))
+            grid.add_column(style="bold", no_wrap=True)
+            grid.add_column(overflow="fold")
+            for row in section.rows:
+                value = Text(visible_lines(row.value), style="red" if row.warn else "")
+                if row.secret and row.value == MASK:
+                    value.stylize("dim")
+                key = Text(visible(row.key), style="reverse" if row.secret and row.secret == selected else "")
+                grid.add_row(key, value)
+            if not section.rows:
+                grid.add_row(Text("(none)", style="dim"), Text(""))
+            parts.append(Text(visible(section.title), style="bold underline"))
+            parts.append(grid)
+            parts.append(Text(""))
+    return Group(*parts[:-1])

@@ -20,6 +20,9 @@ from skid_tui.model import statefile
 from skid_tui.ops.config import Options, UsageError, active_profile, load
 from skid_tui.stack import ConfigError, Stack
 
+# `skid VERB SERVICE...`: the dashboard's operation of the same name (ops.operations.Kind).
+SERVICE_OPERATIONS = ("stop", "restart", "kill", "pause", "unpause", "recreate")
+
 
 class OneLineParser(argparse.ArgumentParser):
     """argparse prints usage plus an error; skid prints the error as one line."""
@@ -67,9 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
         ("down", "stop and remove the project's containers; volumes are kept unless --volumes"),
         ("stop", "stop services (containers and volumes are kept)"),
         ("restart", "restart services"),
+        ("kill", "kill services' containers (SIGKILL, no grace period); containers and volumes are kept"),
+        ("pause", "pause services (their processes frozen, their memory kept)"),
+        ("unpause", "unpause paused services"),
+        ("recreate", "new containers for services (compose up --force-recreate --no-deps); volumes are kept"),
         ("toggle", "start a stopped service, stop a running one"),
         ("llm", "start (after a memory check) or stop the LLM advisor"),
         ("profiles", "every profile against what runs now: starts, stops, totals, verdict"),
+        ("shell", "a shell in a service's container (bash, else sh), or `skid shell SERVICE -- CMD ...`"),
+        ("inspect", "a service's containers: state, exit codes, health results, env (secrets masked), mounts, ..."),
         ("logs", "a service's logs: the last lines, and with --follow what comes, across restarts"),
         ("build", "build services' images through the engine's build API (default: every service with build:)"),
         ("test", "run test suites (x-skid-tests: in the compose files), each in a fresh container with a memory limit"),
@@ -86,10 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
                            help="also delete the project's volumes, named and anonymous (lists each with its size, "
                                 "then asks you to type the project name)")
             p.add_argument("--yes", "-y", action="store_true", help="do not ask before deleting volumes")
-        if name in ("stop", "restart"):
+        if name in SERVICE_OPERATIONS:
             p.add_argument("services", nargs="+", metavar="SERVICE")
         if name == "toggle":
             p.add_argument("service", metavar="SERVICE")
+        if name == "shell":
+            p.add_argument("--force", action="store_true",
+                           help="start a service that is not running even when it does not fit in memory")
+            p.add_argument("service", metavar="SERVICE")
+            p.add_argument("cmd_args", nargs=argparse.REMAINDER, metavar="-- CMD ...",
+                           help="a command to run instead of a shell; its exit status is skid's")
+        if name == "inspect":
+            p.add_argument("service", metavar="SERVICE")
+            p.add_argument("--json", action="store_true", help="print JSON for scripts (a secret's value is null)")
+            p.add_argument("--show-secrets", action="store_true",
+                           help="show the values of variables named like PASSWORD, SECRET, TOKEN, KEY")
         if name == "logs":
             p.add_argument("service", metavar="SERVICE")
             p.add_argument("--follow", "-F", action="store_true", help="keep printing new lines (Ctrl-C ends)")
@@ -146,7 +166,7 @@ def lifecycle_command(command: str, stack: Stack, options: Options, args: argpar
         return lifecycle.cmd_up(stack, options, list(args.targets), cmd, out)
     if command == "down":
         return lifecycle.cmd_down(stack, options, args.volumes, args.yes, cmd, out)
-    if command in ("stop", "restart"):
+    if command in SERVICE_OPERATIONS:
         return lifecycle.cmd_services(stack, options, Kind(command), list(args.services), cmd, out)
     if command == "toggle":
         return lifecycle.cmd_toggle(stack, options, args.service, cmd, out)
@@ -176,13 +196,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_monitor(stack, options, args, out)
         if command == "logs":
             return cmd_logs(stack, options, args)
+        if command == "shell":
+            from skid_tui.cli.shell import cmd_shell
+
+            return cmd_shell(stack, options, args.service, list(args.cmd_args), args.force)
+        if command == "inspect":
+            from skid_tui.cli.inspect import cmd_inspect
+
+            return cmd_inspect(stack, options, args.service, args.json, args.show_secrets, out)
         if command in ("build", "test"):
             from skid_tui.cli import buildtest
 
             if command == "build":
                 return buildtest.cmd_build(stack, options, list(args.services), out)
             return buildtest.cmd_test(stack, options, list(args.suites), args.memory_limit, out)
-        if command in ("up", "down", "stop", "restart", "toggle", "llm", "profiles"):
+        if command in ("up", "down", "toggle", "llm", "profiles", *SERVICE_OPERATIONS):
             return lifecycle_command(command, stack, options, args, out)
         return cmd_dashboard(stack, options)
     except UsageError as exc:

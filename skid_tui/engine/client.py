@@ -258,6 +258,13 @@ class Engine:
         except docker.errors.NotFound:
             return None
 
+    def inspect_image(self, image: str) -> dict[str, Any] | None:
+        """The image's inspect document (by id or name), or None when the engine no longer has it."""
+        try:
+            return self.api.inspect_image(image)
+        except docker.errors.NotFound:
+            return None
+
     def project_events(self, project: str) -> Iterator[dict[str, Any]]:
         """The engine's container events for one compose project, as an endless, closable stream.
 

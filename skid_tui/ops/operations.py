@@ -24,15 +24,23 @@ class Kind(StrEnum):
     START = "start"
     STOP = "stop"
     RESTART = "restart"
+    KILL = "kill"
+    PAUSE = "pause"
+    UNPAUSE = "unpause"
+    RECREATE = "recreate"
     REMOVE_DATA = "remove-data"
 
 
 _ids = itertools.count(1)
 
-VERB = {Kind.START: "start", Kind.STOP: "stop", Kind.RESTART: "restart", Kind.REMOVE_DATA: "remove the data of"}
-DOING = {Kind.START: "starting", Kind.STOP: "stopping", Kind.RESTART: "restarting", Kind.REMOVE_DATA: "removing data"}
-QUEUED = {Kind.START: "start queued", Kind.STOP: "stop queued", Kind.RESTART: "restart queued",
-          Kind.REMOVE_DATA: "data removal queued"}
+VERB = {Kind.START: "start", Kind.STOP: "stop", Kind.RESTART: "restart", Kind.KILL: "kill", Kind.PAUSE: "pause",
+        Kind.UNPAUSE: "unpause", Kind.RECREATE: "recreate", Kind.REMOVE_DATA: "remove the data of"}
+DOING = {Kind.START: "starting", Kind.STOP: "stopping", Kind.RESTART: "restarting", Kind.KILL: "killing",
+         Kind.PAUSE: "pausing", Kind.UNPAUSE: "unpausing", Kind.RECREATE: "recreating",
+         Kind.REMOVE_DATA: "removing data"}
+QUEUED = {kind: f"{VERB[kind]} queued" for kind in Kind} | {Kind.REMOVE_DATA: "data removal queued"}
+# What leaves the services running (or paused: still there, still holding their memory) once it is done.
+LEAVES_RUNNING = frozenset({Kind.START, Kind.RESTART, Kind.PAUSE, Kind.UNPAUSE, Kind.RECREATE})
 
 
 @dataclass(frozen=True)
@@ -50,8 +58,8 @@ class Operation:
 
     @property
     def starts(self) -> bool:
-        """Whether the services run once it is done (a restart leaves them running)."""
-        return self.kind in (Kind.START, Kind.RESTART)
+        """Whether the services run once it is done (a restart leaves them running, a kill does not)."""
+        return self.kind in LEAVES_RUNNING
 
 
 def compose_args(kind: Kind, services: Sequence[str], no_recreate: bool = False) -> tuple[str, ...]:
@@ -59,10 +67,12 @@ def compose_args(kind: Kind, services: Sequence[str], no_recreate: bool = False)
     (ops.compose says why)."""
     if kind == Kind.START:
         return ("up", "-d", *(("--no-recreate",) if no_recreate else ()), *services)
-    if kind == Kind.STOP:
-        return ("stop", *services)
-    if kind == Kind.RESTART:
-        return ("restart", *services)
+    if kind == Kind.RECREATE:
+        # New containers for these services only: `--no-deps` leaves the database an API depends on alone.
+        # Volumes, named and anonymous, are kept (never -V or -v).
+        return ("up", "-d", "--force-recreate", "--no-deps", *services)
+    if kind in (Kind.STOP, Kind.RESTART, Kind.KILL, Kind.PAUSE, Kind.UNPAUSE):
+        return (kind.value, *services)
     # The container only, never `-v`: the volumes the user was shown are removed afterwards, by name.
     return ("rm", "--stop", "--force", *services)
 

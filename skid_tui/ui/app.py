@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,6 +30,8 @@ from skid_tui.engine.discovery import HOW_TO_START, EngineCandidate
 from skid_tui.engine.sampler import StatsBatch, StatsMode
 from skid_tui.engine.watcher import EarlyWatch, EngineStatus, StackWatcher, WatchUpdate
 from skid_tui.model import LiveModel, PeakStore, statefile
+from skid_tui.ops.inspect import inspect_service
+from skid_tui.ops.operations import Kind
 from skid_tui.safe_text import visible, visible_lines
 from skid_tui.stack import Profile, Stack, format_bytes
 from skid_tui.stack.limits import MAX_SERVICES
@@ -47,6 +50,8 @@ from skid_tui.ui.messages import (
 )
 from skid_tui.ui.panes import Panes
 from skid_tui.ui.screens.help import HelpScreen, binding_rows
+from skid_tui.ui.screens.inspect import InspectScreen
+from skid_tui.ui.shell import Shells
 from skid_tui.ui.views import (
     PANEL_WIDTH,
     HeaderView,
@@ -119,7 +124,13 @@ class SkidApp(App[None]):
         Binding("a", "panes", "Panes", id="app.panes"),
         Binding("z", "zoom_panes", "Zoom panes", show=False, id="app.zoom_panes"),
         Binding("w", "close_pane", "Close pane", show=False, id="app.close_pane"),
+        Binding("r", "service_op('restart')", "Restart", show=False, id="app.restart"),
+        Binding("K", "service_op('kill')", "Kill…", show=False, id="app.kill"),
+        Binding("P", "service_op('pause')", "Pause/unpause", show=False, id="app.pause"),
+        Binding("R", "service_op('recreate')", "Recreate", show=False, id="app.recreate"),
         Binding("X", "remove_data", "Remove data…", show=False, id="app.remove_data"),
+        Binding("i", "inspect", "Inspect", id="app.inspect"),
+        Binding("s", "shell", "Shell", id="app.shell"),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Keys", id="app.help"),
     ]
@@ -161,6 +172,7 @@ class SkidApp(App[None]):
         self.lifecycle = Lifecycle(self, compose_cmd)
         self.panes = Panes(self)
         self.jobs = Jobs(self)
+        self.shells = Shells(self)
         self.stack = stack
         self.clock = clock
         self.watch_engine = watch
@@ -264,6 +276,21 @@ class SkidApp(App[None]):
         service = self.selected_service()
         if service is not None:
             self.lifecycle.toggle(service)
+
+    def action_service_op(self, kind: str) -> None:
+        service = self.selected_service()
+        if service is not None:
+            self.lifecycle.service_op(Kind(kind), service)
+
+    def action_shell(self) -> None:
+        service = self.selected_service()
+        if service is not None:
+            self.shells.open(service)
+
+    def action_inspect(self) -> None:
+        service = self.selected_service()
+        if service is not None:
+            self.push_screen(InspectScreen(service, partial(inspect_service, self.stack, service, self.candidates)))
 
     def action_profiles(self) -> None:
         self.lifecycle.pick_profile()
@@ -386,6 +413,7 @@ class SkidApp(App[None]):
         self.model.apply(update)
         if update.service in self.stack.services:
             self.refresh_panels([update.service])
+            self.shells.containers_changed(update.service)
         self.announce_ooms([update.service])
 
     def announce_ooms(self, services: list[str]) -> None:

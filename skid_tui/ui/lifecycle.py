@@ -23,7 +23,7 @@ from skid_tui.model.active import remember_profile
 from skid_tui.model.planning import ProfilePlan, StartCheck, start_check
 from skid_tui.ops.compose import ComposeTarget, engine_for_compose
 from skid_tui.ops.lifecycle import llm_service, plan_profiles, profile_steps, recorded_peaks
-from skid_tui.ops.operations import Kind, Operation, OperationResult, Progress, run_operation
+from skid_tui.ops.operations import VERB, Kind, Operation, OperationResult, Progress, run_operation
 from skid_tui.ops.queue import OperationQueue
 from skid_tui.present import seconds_text
 from skid_tui.safe_text import visible
@@ -126,6 +126,9 @@ class Lifecycle:
             self.app.say(f"✗ {op.describe()}: {result.error}")
             self.app.notify(f"{op.describe()} failed: {result.error}", title="compose failed", severity="error",
                             timeout=12)
+        if not result.ok:
+            for service in op.services:
+                self.app.shells.cancel(service)  # a shell waiting for it to start gives up
         self.app.refresh_panels(list(op.services))
 
     # -- asking ---------------------------------------------------------------------------------------------
@@ -158,6 +161,31 @@ class Lifecycle:
 
     def toggle(self, service: str) -> None:
         self.queue.toggle(service, service in self.app.model.running_services())
+
+    def service_op(self, kind: Kind, service: str) -> None:
+        """`r` restart, `K` kill (after a confirmation), `P` pause or unpause, `R` recreate: on a service that
+        has a container up (running or paused); each one compose call through the queue, like a toggle."""
+        states = {c.state for c in self.app.containers.get(service, ())}
+        if not states & {"running", "paused", "restarting"} and not self.queue.busy(service):
+            self.app.notify(f"{service} is not running: nothing to {VERB[kind]} (space starts it)",
+                            severity="warning", timeout=6)
+            return
+        if kind == Kind.PAUSE and "paused" in states:
+            kind = Kind.UNPAUSE
+        if kind != Kind.KILL:
+            self.enqueue(kind, (service,), reason="asked for")
+            return
+        body = Text()
+        body.append("SIGKILL to every process of ")
+        body.append(service, style="bold")
+        body.append(": no grace period, what it had not written is lost.\n")
+        body.append("Its container and volumes are kept; space starts it again.", style="dim")
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.enqueue(Kind.KILL, (service,), reason="asked for")
+
+        self.app.push_screen(ConfirmScreen(f"Kill {service}?", body, yes="Kill"), confirmed)
 
     def pick_profile(self) -> None:
         app = self.app
@@ -213,27 +241,40 @@ class Lifecycle:
         if self.running_or_projected(service):
             self.enqueue(Kind.STOP, (service,), reason="L")
             return
+        self.start_checked(service, "on demand")
+
+    def start_checked(self, service: str, reason: str) -> bool:
+        """Start a service once its maximum fits (the LLM's `L`, a shell's dev container); when it does not,
+        the user chooses what to stop or to start it anyway. False: no engine to check against."""
+        app = self.app
         free = app.model.engine_free()
         if free is None:
             app.notify(f"cannot check memory for {service}: no engine", severity="error")
-            return
+            return False
         check = start_check(app.stack, service, free=free, used=app.model.used_by_service(),
                             active=app.profile, idle=app.model.idle_services())
         self.last_start_check = check
         if check.fits:
             app.say(f"{service} may use up to {format_bytes(check.need)}; "
                     f"{format_bytes(check.free)} free: starting it")
-            self.enqueue(Kind.START, (service,), reason="on demand")
-            return
+            self.enqueue(Kind.START, (service,), reason=reason)
+            return True
 
         def chosen(choice: str | None) -> None:
             if choice == "stop-and-start":
                 self.enqueue(Kind.STOP, tuple(s for s, _ in check.suggestions), reason=f"room for {service}")
-                self.enqueue(Kind.START, (service,), reason="on demand")
+                self.enqueue(Kind.START, (service,), reason=reason)
             elif choice == "start":
-                self.enqueue(Kind.START, (service,), reason="on demand, short of memory")
+                self.enqueue(Kind.START, (service,), reason=f"{reason}, short of memory")
+            else:
+                self.start_cancelled(service)
 
         app.push_screen(StartCheckScreen(check), chosen)
+        return True
+
+    def start_cancelled(self, service: str) -> None:
+        """The user chose not to start it (the shell waiting for it gives up)."""
+        self.app.shells.cancel(service)
 
     # -- removing data ----------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ dashboard never asking compose for `-v`. The engine-backed story is tests/functi
 from __future__ import annotations
 
 from skid_tui.engine.volumes import Volume, is_anonymous, plan_volumes, usage_sizes
-from skid_tui.ops.operations import compose_args
+from skid_tui.ops.operations import Kind, compose_args
 
 ANON = "7ab0eccb496db195608128b645c58fae29bfbfc9f9f5f858b9ef46f8aa0d7391"
 ANON2 = "6a431777386b0bf670757e84c6e62222386273b0199f52bc73f1be326419bf50"
@@ -80,5 +80,9 @@ def test_names_are_shown_not_obeyed():
 
 
 def test_the_dashboard_never_asks_compose_to_delete_volumes():
+    for kind in Kind:
+        args = compose_args(kind, ("api",))
+        assert not {"-v", "--volumes", "-V", "--renew-anon-volumes", "down"} & set(args), (kind, args)
+    assert compose_args(Kind.RECREATE, ("api",)) == ("up", "-d", "--force-recreate", "--no-deps", "api")
     assert "-v" not in compose_args("remove-data", ("anon",))
     assert compose_args("remove-data", ("anon",)) == ("rm", "--stop", "--force", "anon")
