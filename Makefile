@@ -16,8 +16,8 @@ PYTEST_ARGS ?=
 # A quick stats run (BENCH_ARGS=--quick) makes `make bench` a quick log run too: one run per path, printed only.
 LOG_BENCH_ARGS ?= $(if $(findstring --quick,$(BENCH_ARGS)),--runs 1 --no-write)
 
-# The stats benchmark draws every client in a real terminal: tmux.
-NEED_TMUX = command -v tmux >/dev/null 2>&1 || { echo "bench: installing tmux (apt-get)"; apt-get update -qq >/dev/null && \
+# The stats benchmark and the shell test draw in a real terminal: tmux.
+NEED_TMUX = command -v tmux >/dev/null 2>&1 || { echo "installing tmux (apt-get)"; apt-get update -qq >/dev/null && \
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tmux >/dev/null; }
 
 .PHONY: install lint test test-docker test-podman test-engine bench bench-check bench-stats bench-logs demo demo-down run screenshots engine-up engine-down clean
@@ -50,6 +50,7 @@ test-podman: lint
 # The private engine ENGINE up, the tests against it, the engine down again (also when tests fail) unless
 # it was up before.
 test-engine: install
+	@$(NEED_TMUX)
 	@set -o pipefail; already_up=0; scripts/engine.sh status >/dev/null 2>&1 && already_up=1; \
 	if [ $$already_up = 0 ]; then trap 'scripts/engine.sh down' EXIT; fi; \
 	scripts/engine.sh up && \
