@@ -258,6 +258,9 @@ class Engine:
         except docker.errors.NotFound:
             return None
 
+    def unpause(self, container_id: str) -> None:
+        self.api.unpause(container_id)
+
     def inspect_image(self, image: str) -> dict[str, Any] | None:
         """The image's inspect document (by id or name), or None when the engine no longer has it."""
         try:
