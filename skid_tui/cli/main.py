@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("profiles", "every profile against what runs now: starts, stops, totals, verdict"),
         ("shell", "a shell in a service's container (bash, else sh), or `skid shell SERVICE -- CMD ...`"),
         ("inspect", "a service's containers: state, exit codes, health results, env (secrets masked), mounts, ..."),
-        ("logs", "a service's logs: the last lines, and with --follow what comes, across restarts"),
+        ("logs", "a service's logs (or every service's, merged): the last lines, and with --follow what comes"),
         ("build", "build services' images through the engine's build API (default: every service with build:)"),
         ("test", "run test suites (x-skid-tests: in the compose files), each in a fresh container with a memory limit"),
     ):
@@ -111,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--show-secrets", action="store_true",
                            help="show the values of variables named like PASSWORD, SECRET, TOKEN, KEY")
         if name == "logs":
-            p.add_argument("service", metavar="SERVICE")
+            p.add_argument("service", metavar="SERVICE", nargs="?",
+                           help="one service (default, or with --all: every service, merged by time)")
+            p.add_argument("--all", "-a", action="store_true", help="every service's logs, merged by timestamp")
             p.add_argument("--follow", "-F", action="store_true", help="keep printing new lines (Ctrl-C ends)")
             p.add_argument("--tail", "-n", type=int, default=500, metavar="N", help="lines of history (default 500)")
             p.add_argument("--timestamps", "-t", action="store_true", help="the engine's timestamp on each line")

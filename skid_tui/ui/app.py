@@ -122,6 +122,7 @@ class SkidApp(App[None]):
         Binding("t", "tests", "Tests", id="app.tests"),
         Binding("c", "cancel_job", "Cancel build/test/compose", show=False, id="app.cancel_job"),
         Binding("a", "panes", "Panes", id="app.panes"),
+        Binding("A", "stack_logs", "All logs", id="app.stack_logs"),
         Binding("z", "zoom_panes", "Zoom panes", show=False, id="app.zoom_panes"),
         Binding("w", "close_pane", "Close pane", show=False, id="app.close_pane"),
         Binding("r", "service_op('restart')", "Restart", show=False, id="app.restart"),
@@ -318,6 +319,9 @@ class SkidApp(App[None]):
         if service is not None:
             self.panes.open_logs(service)
 
+    def action_stack_logs(self) -> None:
+        self.panes.open_stack_logs()
+
     def action_panes(self) -> None:
         self.panes.toggle()
 
@@ -414,6 +418,7 @@ class SkidApp(App[None]):
         if update.service in self.stack.services:
             self.refresh_panels([update.service])
             self.shells.containers_changed(update.service)
+            self.panes.follow_in_stack(update.service)  # a service that got a container joins the stack's logs
         self.announce_ooms([update.service])
 
     def announce_ooms(self, services: list[str]) -> None:

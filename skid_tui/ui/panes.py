@@ -7,6 +7,7 @@ without drawing and catches up when shown.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from textual.widgets import TabbedContent, TabPane
 from skid_tui.engine.client import Engine
 from skid_tui.engine.logs import LineKind, LineMailbox, LogFollower, LogLine, service_container
 from skid_tui.model.logbuffer import LogBuffer
+from skid_tui.model.logmerge import HISTORY_WAIT, LogMerger
 from skid_tui.safe_text import visible
 from skid_tui.ui.messages import LogLinesArrived
 from skid_tui.ui.widgets.log_view import LogPane, LogView
@@ -36,6 +38,10 @@ class Panes:
         self.app = app
         self.followers: dict[str, LogFollower] = {}
         self.mailboxes: dict[str, LineMailbox] = {}  # pane -> lines its reader delivered, not yet shown
+        self.merger: LogMerger | None = None  # the stack pane's, while it is open
+        self.stack_pane = ""
+        self.stack_followed: set[str] = set()
+        self._stack_wakes: list[threading.Event] = []
 
     @property
     def tabs(self) -> TabbedContent:
@@ -96,6 +102,60 @@ class Panes:
             app.run_worker(follower.run, thread=True, group="logs", name=f"logs-{service}", exit_on_error=False)
         app.call_after_refresh(pane.view.focus)
 
+    # -- the stack's logs, merged --------------------------------------------------------------------------
+
+    def open_stack_logs(self) -> None:
+        """`A`: one pane following every service that has a container, merged by timestamp (model.logmerge);
+        services that get one later join it. The search (`/`, a regular expression) and its filter (`f`) narrow
+        it to services: `^(api|redis) `."""
+        app = self.app
+        pid = pane_id("stack", "all")
+        pane, made = self.log_pane("stack", "all", "all logs")
+        self.show(pid)
+        if made:
+            self.merger = LogMerger(list(app.stack.services))
+            self.stack_pane = pane.id
+            self.stack_followed: set[str] = set()
+            for service in app.stack.services:
+                self.follow_in_stack(service)
+        app.call_after_refresh(pane.view.focus)
+
+    def follow_in_stack(self, service: str) -> None:
+        """Add the service's follower to the stack pane (when it is open and the service has a container)."""
+        merger = self.merger
+        if merger is None or service in self.stack_followed or not self.app.containers.get(service):
+            return
+        self.stack_followed.add(service)
+        merger.follow(service)
+        app = self.app
+        pid = self.stack_pane
+        waiting = threading.Event()  # a wake-up of the UI is on its way: one at a time, however fast lines come
+
+        def deliver(lines: Sequence[LogLine]) -> None:
+            merger.add(service, lines)
+            if not waiting.is_set():
+                waiting.set()
+                app.post_message(LogLinesArrived(pid))
+
+        follower = LogFollower(lambda: Engine.first_answering(app.candidates()),
+                               service_container(app.stack.project, service), deliver)
+        self.followers[f"{pid}:{service}"] = follower
+        self._stack_wakes.append(waiting)
+        app.run_worker(follower.run, thread=True, group="logs", name=f"stack-logs-{service}", exit_on_error=False)
+        # The first take waits for every history; one that has none must not hold the others up long.
+        app.set_timer(HISTORY_WAIT, lambda: app.post_message(LogLinesArrived(pid)))
+
+    def _take_stack(self) -> None:
+        for wake in self._stack_wakes:
+            wake.clear()
+        merger = self.merger
+        if merger is None:
+            return
+        lines = merger.take()
+        if lines:
+            with contextlib.suppress(NoMatches):
+                self.app.query_one(f"#{self.stack_pane}", LogPane).add(lines)
+
     def sink(self, pane: LogPane) -> Callable[[Sequence[LogLine]], None]:
         """A thread-safe sink for a pane's lines (a log follower's, a build's, a test run's): into the pane's
         mailbox, with one wake-up of the UI at a time however fast they come."""
@@ -110,6 +170,9 @@ class Panes:
         return deliver
 
     def lines_arrived(self, message: LogLinesArrived) -> None:
+        if message.pane == self.stack_pane:
+            self._take_stack()
+            return
         box = self.mailboxes.get(message.pane)
         lines = box.take() if box is not None else message.lines
         if lines:
@@ -126,6 +189,10 @@ class Panes:
         follower = self.followers.pop(body, None)
         if follower is not None:
             follower.stop()
+        if body == self.stack_pane:
+            for key in [k for k in self.followers if k.startswith(f"{body}:")]:
+                self.followers.pop(key).stop()
+            self.merger, self.stack_pane, self.stack_followed, self._stack_wakes = None, "", set(), []
         self.mailboxes.pop(body, None)
         self.app.jobs.pane_closed(body)  # a build or test run feeding it is cancelled
         area.remove_pane(active)

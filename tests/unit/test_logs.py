@@ -77,6 +77,7 @@ def test_tty_streams_are_raw_and_a_last_line_without_newline_is_kept():
 def test_timestamps_compare_in_time_order_despite_trimmed_nanoseconds():
     assert ts_key("2026-11-27T01:00:00.12345Z") < ts_key("2026-11-27T01:00:00.123451Z")
     assert ts_key("2026-11-27T01:00:00.9Z") > ts_key("2026-11-27T01:00:00.123456789Z")
+    assert ts_key("2026-11-27T01:00:02Z") < ts_key("2026-11-27T01:00:02.5Z") < ts_key("2026-11-27T01:00:03Z")
 
 
 def lines(start: int, count: int) -> list[LogLine]:

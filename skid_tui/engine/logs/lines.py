@@ -110,6 +110,7 @@ def ts_key(ts: str) -> str:
     """Engine timestamps trim trailing zeros of their nanoseconds: pad them so strings compare in time order."""
     head, dot, frac = ts.partition(".")
     if not dot:
-        return ts
+        # A whole second has no fraction at all ("...:02Z"): as ".000000000Z", or "Z" sorts after ".5Z".
+        return f"{ts[:-1]}.000000000Z" if ts.endswith("Z") else ts
     digits = frac.rstrip("Z")
     return f"{head}.{digits:0<9}Z"
