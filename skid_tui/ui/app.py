@@ -17,7 +17,6 @@ from typing import TypeVar
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
@@ -38,6 +37,7 @@ from skid_tui.stack.limits import MAX_SERVICES
 from skid_tui.ui import compositor
 from skid_tui.ui.commands import ServiceCommands
 from skid_tui.ui.jobs import Jobs
+from skid_tui.ui.keys import bind
 from skid_tui.ui.lifecycle import Lifecycle
 from skid_tui.ui.messages import (
     BuildProgressed,
@@ -114,26 +114,26 @@ class SkidApp(App[None]):
     TITLE = "skid"
     COMMANDS = App.COMMANDS | {ServiceCommands}
     BINDINGS = [
-        Binding("space,enter", "toggle", "Start/stop", id="app.toggle"),
-        Binding("p", "profiles", "Profiles", id="app.profiles"),
-        Binding("L", "llm", "LLM on/off", id="app.llm"),
-        Binding("l", "logs", "Logs", id="app.logs"),
-        Binding("b", "build", "Build", id="app.build"),
-        Binding("t", "tests", "Tests", id="app.tests"),
-        Binding("c", "cancel_job", "Cancel build/test/compose", show=False, id="app.cancel_job"),
-        Binding("a", "panes", "Panes", id="app.panes"),
-        Binding("A", "stack_logs", "All logs", id="app.stack_logs"),
-        Binding("z", "zoom_panes", "Zoom panes", show=False, id="app.zoom_panes"),
-        Binding("w", "close_pane", "Close pane", show=False, id="app.close_pane"),
-        Binding("r", "service_op('restart')", "Restart", show=False, id="app.restart"),
-        Binding("K", "service_op('kill')", "Kill…", show=False, id="app.kill"),
-        Binding("P", "service_op('pause')", "Pause/unpause", show=False, id="app.pause"),
-        Binding("R", "service_op('recreate')", "Recreate", show=False, id="app.recreate"),
-        Binding("X", "remove_data", "Remove data…", show=False, id="app.remove_data"),
-        Binding("i", "inspect", "Inspect", id="app.inspect"),
-        Binding("s", "shell", "Shell", id="app.shell"),
-        Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("question_mark", "help", "Keys", id="app.help"),
+        bind("app.toggle", "toggle"),
+        bind("app.profiles", "profiles"),
+        bind("app.llm", "llm"),
+        bind("app.logs", "logs"),
+        bind("app.build", "build"),
+        bind("app.tests", "tests"),
+        bind("app.cancel_job", "cancel_job"),
+        bind("app.panes", "panes"),
+        bind("app.stack_logs", "stack_logs"),
+        bind("app.zoom_panes", "zoom_panes"),
+        bind("app.close_pane", "close_pane"),
+        bind("app.restart", "service_op('restart')"),
+        bind("app.kill", "service_op('kill')"),
+        bind("app.pause", "service_op('pause')"),
+        bind("app.recreate", "service_op('recreate')"),
+        bind("app.remove_data", "remove_data"),
+        bind("app.inspect", "inspect"),
+        bind("app.shell", "shell"),
+        bind("app.quit", "quit"),
+        bind("app.help", "help"),
     ]
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",

@@ -5,18 +5,19 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
+
+from skid_tui.ui.keys import bind
 
 
 class ConfirmScreen(ModalScreen[bool]):
     """Apply or cancel: `y`/enter or `n`/escape."""
 
     BINDINGS = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+        bind("confirm.yes", "answer(True)"),
+        bind("confirm.no", "answer(False)"),
     ]
 
     def __init__(self, title: str, body: Text | str, yes: str = "Apply", no: str = "Cancel") -> None:
@@ -48,7 +49,7 @@ class ConfirmScreen(ModalScreen[bool]):
 class TypeToConfirmScreen(ModalScreen[bool]):
     """Nothing is deleted unless the user types the name of what goes: a slip of a key cannot do it."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="type-confirm.cancel")]
+    BINDINGS = [bind("type-confirm.cancel", "cancel")]
 
     def __init__(self, title: str, body: Text | str, word: str) -> None:
         super().__init__()

@@ -9,6 +9,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from skid_tui.ui.keys import bind
+
 
 def binding_rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
     rows = []
@@ -37,7 +39,7 @@ def help_text(sections: list[tuple[str, list[tuple[str, str]]]]) -> Text:
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
-        Binding("escape,q,question_mark", "dismiss", "Close help", id="help.close"),
+        bind("help.close", "dismiss"),
     ]
 
     def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:

@@ -9,22 +9,22 @@ from datetime import UTC, datetime
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from skid_tui.ops.inspect import ServiceInspect
 from skid_tui.present import inspect_renderable
+from skid_tui.ui.keys import bind
 
 
 class InspectScreen(ModalScreen[None]):
     BINDINGS = [
-        Binding("escape,q,i", "dismiss", "Close", id="inspect.close"),
-        Binding("n", "pick(1)", "Next secret", id="inspect.next_secret"),
-        Binding("N", "pick(-1)", "Previous secret", show=False, id="inspect.previous_secret"),
-        Binding("v", "reveal", "Show/hide the secret", id="inspect.reveal"),
-        Binding("r", "reload", "Reload", id="inspect.reload"),
+        bind("inspect.close", "dismiss"),
+        bind("inspect.next_secret", "pick(1)"),
+        bind("inspect.previous_secret", "pick(-1)"),
+        bind("inspect.reveal", "reveal"),
+        bind("inspect.reload", "reload"),
     ]
 
     def __init__(self, service: str, load: Callable[[], ServiceInspect],

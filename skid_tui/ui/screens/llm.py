@@ -5,7 +5,6 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
@@ -13,6 +12,7 @@ from textual.widgets import Button, Static
 from skid_tui.model.planning import StartCheck
 from skid_tui.safe_text import visible
 from skid_tui.stack import format_bytes
+from skid_tui.ui.keys import bind
 
 
 def explain(check: StartCheck) -> Text:
@@ -36,9 +36,9 @@ class StartCheckScreen(ModalScreen[str | None]):
     """Returns "stop-and-start", "start" or None (cancel)."""
 
     BINDINGS = [
-        Binding("s", "choose('stop-and-start')", "Stop them, then start", id="start-check.stop"),
-        Binding("a", "choose('start')", "Start anyway", id="start-check.anyway"),
-        Binding("escape,n", "choose(None)", "Cancel", id="start-check.cancel"),
+        bind("start-check.stop", "choose('stop-and-start')"),
+        bind("start-check.anyway", "choose('start')"),
+        bind("start-check.cancel", "choose(None)"),
     ]
 
     def __init__(self, check: StartCheck) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
@@ -14,6 +13,7 @@ from skid_tui.model.planning import ProfilePlan
 from skid_tui.present import VERDICT_STYLE
 from skid_tui.safe_text import visible
 from skid_tui.stack import format_bytes
+from skid_tui.ui.keys import bind
 
 
 def changes_text(names: tuple[str, ...], sign: str, style: str) -> Text:
@@ -59,8 +59,8 @@ class ProfilePickerScreen(ModalScreen[str | None]):
     """Returns the chosen profile's name, or None."""
 
     BINDINGS = [
-        Binding("escape,q,p", "dismiss(None)", "Close", id="profiles.close"),
-        Binding("enter", "choose", "Apply", id="profiles.apply", priority=True),
+        bind("profiles.close", "dismiss(None)"),
+        bind("profiles.apply", "choose", priority=True),
     ]
 
     def __init__(self, plans: list[ProfilePlan], active: str | None) -> None:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import SelectionList, Static
@@ -14,6 +13,7 @@ from textual.widgets.selection_list import Selection
 
 from skid_tui.safe_text import visible
 from skid_tui.stack import TestSuite, format_bytes
+from skid_tui.ui.keys import bind
 
 LEVELS = ("low", "medium", "high")  # the strategy's --memory-limit words, in the order keys 1 2 3 pick them
 
@@ -42,13 +42,13 @@ class SuitePickerScreen(ModalScreen[TestRequest | None]):
     """Space marks suites, enter runs the marked ones (or the highlighted one), 1 2 3 or m set the limit."""
 
     BINDINGS = [
-        Binding("escape,q", "dismiss(None)", "Close", id="tests.close"),
-        Binding("enter", "run", "Run", id="tests.run", priority=True),
-        Binding("a", "run_all", "Run all", id="tests.all"),
-        Binding("m", "cycle_limit", "Memory limit", id="tests.limit"),
-        Binding("1", "limit('low')", show=False),
-        Binding("2", "limit('medium')", show=False),
-        Binding("3", "limit('high')", show=False),
+        bind("tests.close", "dismiss(None)"),
+        bind("tests.run", "run", priority=True),
+        bind("tests.all", "run_all"),
+        bind("tests.limit", "cycle_limit"),
+        bind("tests.low", "limit('low')"),
+        bind("tests.medium", "limit('medium')"),
+        bind("tests.high", "limit('high')"),
     ]
 
     def __init__(self, suites: dict[str, TestSuite], sizes: dict[str, int], memory_limit: str = "medium") -> None:

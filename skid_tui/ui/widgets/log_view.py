@@ -18,7 +18,6 @@ from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.containers import Vertical
 from textual.geometry import Size
@@ -32,6 +31,7 @@ from skid_tui.engine.logs import LineKind, LogLine
 from skid_tui.model.logbuffer import MAX_LINE, LogBuffer, Matcher, ScanResult, cut_note, scan, shown_text
 from skid_tui.present import rich_text
 from skid_tui.safe_text import is_safe, visible
+from skid_tui.ui.keys import bind
 
 NOTE_STYLE = Style(italic=True, color="cyan")
 ERR_STYLE = Style(color="bright_red")
@@ -51,16 +51,16 @@ class LogView(ScrollView, can_focus=True):
     """Draws rows of a LogBuffer's view; follows the end unless paused."""
 
     BINDINGS = [
-        Binding("slash", "search", "Search", id="log.search"),
-        Binding("n", "next_match", "Next match", id="log.next"),
-        Binding("N", "previous_match", "Previous match", id="log.previous"),
-        Binding("f", "toggle_filter", "Filter to matches", id="log.filter"),
-        Binding("space", "toggle_follow", "Pause/follow", id="log.follow"),
+        bind("log.search", "search"),
+        bind("log.next", "next_match"),
+        bind("log.previous", "previous_match"),
+        bind("log.filter", "toggle_filter"),
+        bind("log.follow", "toggle_follow"),
         # T, not t: t opens the test picker from anywhere, a log pane included.
-        Binding("T", "toggle_timestamps", "Timestamps", id="log.timestamps"),
-        Binding("ctrl+s", "save", "Save to a file", id="log.save"),
-        Binding("end,G", "follow", "Follow the end", show=False, id="log.end"),
-        Binding("home,g", "top", "Top", show=False, id="log.top"),
+        bind("log.timestamps", "toggle_timestamps"),
+        bind("log.save", "save"),
+        bind("log.end", "follow"),
+        bind("log.top", "top"),
     ]
 
     class StatusChanged(Message):

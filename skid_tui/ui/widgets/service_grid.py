@@ -13,12 +13,12 @@ import math
 from collections.abc import Callable, Sequence
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Grid
 from textual.events import DescendantFocus, Resize
 from textual.message import Message
 from textual.widget import Widget
 
+from skid_tui.ui.keys import bind
 from skid_tui.ui.widgets.service_panel import ServicePanel
 
 PANEL_MIN_WIDTH = 46
@@ -40,14 +40,14 @@ class GridSpacer(Widget):
 
 class ServiceGrid(Widget, can_focus=False):
     BINDINGS = [
-        Binding("up,k", "move(-1, 0)", "Panel above", show=False, id="panel.up"),
-        Binding("down,j", "move(1, 0)", "Panel below", show=False, id="panel.down"),
-        Binding("left", "move(0, -1)", "Panel to the left", show=False, id="panel.left"),
-        Binding("right", "move(0, 1)", "Panel to the right", show=False, id="panel.right"),
-        Binding("pageup", "page(-1)", "A page of panels up", show=False, id="panel.page_up"),
-        Binding("pagedown", "page(1)", "A page of panels down", show=False, id="panel.page_down"),
-        Binding("home", "jump(0)", "First panel", show=False, id="panel.first"),
-        Binding("end", "jump(-1)", "Last panel", show=False, id="panel.last"),
+        bind("panel.up", "move(-1, 0)"),
+        bind("panel.down", "move(1, 0)"),
+        bind("panel.left", "move(0, -1)"),
+        bind("panel.right", "move(0, 1)"),
+        bind("panel.page_up", "page(-1)"),
+        bind("panel.page_down", "page(1)"),
+        bind("panel.first", "jump(0)"),
+        bind("panel.last", "jump(-1)"),
     ]
 
     class Scrolled(Message):

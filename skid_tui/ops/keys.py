@@ -1,0 +1,111 @@
+"""Every key the dashboard answers to, by binding id: its default keys, what it does, whether the footer shows it.
+
+One table for both front ends: the dashboard builds its Textual bindings from it (ui.keys.bind), `skid keys`
+and `?` list it with the user's own keys from the config file applied, and a test keeps the README's table
+equal to it. Binding ids are what `[keys]` in the config file maps (`"app.logs" = "o"`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Key:
+    keys: str  # Textual key names, comma-separated: "space,enter"
+    description: str
+    show: bool = True  # in the footer
+
+
+# Grouped as `?` shows them; the prefix is the scope (app: anywhere on the dashboard, panel: the panels'
+# grid, log: a log pane, the rest: the dialog or screen of that name).
+KEYS: dict[str, Key] = {
+    "app.toggle": Key("space,enter", "Start/stop"),
+    "app.profiles": Key("p", "Profiles"),
+    "app.llm": Key("L", "LLM on/off"),
+    "app.logs": Key("l", "Logs"),
+    "app.stack_logs": Key("A", "All logs"),
+    "app.shell": Key("s", "Shell"),
+    "app.inspect": Key("i", "Inspect"),
+    "app.restart": Key("r", "Restart", show=False),
+    "app.pause": Key("P", "Pause/unpause", show=False),
+    "app.recreate": Key("R", "Recreate", show=False),
+    "app.kill": Key("K", "Kill…", show=False),
+    "app.build": Key("b", "Build"),
+    "app.tests": Key("t", "Tests"),
+    "app.cancel_job": Key("c", "Cancel build/test/compose", show=False),
+    "app.panes": Key("a", "Panes"),
+    "app.zoom_panes": Key("z", "Zoom panes", show=False),
+    "app.close_pane": Key("w", "Close pane", show=False),
+    "app.remove_data": Key("X", "Remove data…", show=False),
+    "app.quit": Key("q", "Quit"),
+    "app.help": Key("question_mark", "Keys"),
+    "panel.up": Key("up,k", "Panel above", show=False),
+    "panel.down": Key("down,j", "Panel below", show=False),
+    "panel.left": Key("left", "Panel to the left", show=False),
+    "panel.right": Key("right", "Panel to the right", show=False),
+    "panel.page_up": Key("pageup", "A page of panels up", show=False),
+    "panel.page_down": Key("pagedown", "A page of panels down", show=False),
+    "panel.first": Key("home", "First panel", show=False),
+    "panel.last": Key("end", "Last panel", show=False),
+    "log.search": Key("slash", "Search"),
+    "log.next": Key("n", "Next match"),
+    "log.previous": Key("N", "Previous match"),
+    "log.filter": Key("f", "Filter to matches"),
+    "log.follow": Key("space", "Pause/follow"),
+    # T, not t: t opens the test picker from anywhere, a log pane included.
+    "log.timestamps": Key("T", "Timestamps"),
+    "log.save": Key("ctrl+s", "Save to a file"),
+    "log.end": Key("end,G", "Follow the end", show=False),
+    "log.top": Key("home,g", "Top", show=False),
+    "inspect.close": Key("escape,q,i", "Close"),
+    "inspect.next_secret": Key("n", "Next secret"),
+    "inspect.previous_secret": Key("N", "Previous secret", show=False),
+    "inspect.reveal": Key("v", "Show/hide the secret"),
+    "inspect.reload": Key("r", "Reload"),
+    "help.close": Key("escape,q,question_mark", "Close help"),
+    "profiles.close": Key("escape,q,p", "Close"),
+    "profiles.apply": Key("enter", "Apply"),
+    "tests.close": Key("escape,q", "Close"),
+    "tests.run": Key("enter", "Run"),
+    "tests.all": Key("a", "Run all"),
+    "tests.limit": Key("m", "Memory limit"),
+    "tests.low": Key("1", "Memory limit low", show=False),
+    "tests.medium": Key("2", "Memory limit medium", show=False),
+    "tests.high": Key("3", "Memory limit high", show=False),
+    "confirm.yes": Key("y", "Yes"),
+    "confirm.no": Key("n,escape", "No"),
+    "type-confirm.cancel": Key("escape", "Cancel"),
+    "start-check.stop": Key("s", "Stop them, then start"),
+    "start-check.anyway": Key("a", "Start anyway"),
+    "start-check.cancel": Key("escape,n", "Cancel"),
+}
+SCOPES = {"app": "Dashboard", "panel": "Panels", "log": "Log panes", "inspect": "Inspect", "help": "Help",
+          "profiles": "Profile picker", "tests": "Test picker", "confirm": "Confirmations",
+          "type-confirm": "Confirmations", "start-check": "Not enough memory"}
+
+
+def defaults() -> dict[str, str]:
+    """Binding id -> its default keys (what the config file's [keys] is checked against)."""
+    return {binding_id: key.keys for binding_id, key in KEYS.items()}
+
+
+def shown_keys(keys: str) -> str:
+    """Keys as a person reads them: `space, enter`, `?`, `/`, `ctrl-s`."""
+    names = [k.strip() for k in keys.split(",") if k.strip()]
+    return ", ".join(n.replace("question_mark", "?").replace("slash", "/").replace("ctrl+", "ctrl-") for n in names)
+
+
+def effective(keymap: Mapping[str, str]) -> dict[str, Key]:
+    """The table with the user's keys (binding id -> keys) in place of the defaults."""
+    return {bid: Key(keymap.get(bid, key.keys), key.description, key.show) for bid, key in KEYS.items()}
+
+
+def by_scope(keymap: Mapping[str, str]) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """[(scope title, [(binding id, keys as shown, description)])], in the table's order."""
+    groups: dict[str, list[tuple[str, str, str]]] = {}
+    for bid, key in effective(keymap).items():
+        title = SCOPES.get(bid.split(".", 1)[0], bid.split(".", 1)[0])
+        groups.setdefault(title, []).append((bid, shown_keys(key.keys), key.description))
+    return list(groups.items())
