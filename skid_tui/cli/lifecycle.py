@@ -77,7 +77,7 @@ def _one_line_errors(fn: Callable[P, int]) -> Callable[P, int]:
 
 def _active(stack: Stack, options: Options) -> Profile | None:
     """`--profile`, else the profile last applied to this project, else the default one."""
-    return active_profile(stack, options.profile, remembered_profile(stack.project))
+    return active_profile(stack, options.profile, remembered_profile(stack.project), options.default_profile)
 
 
 def check_services(stack: Stack, names: Iterable[str]) -> list[str]:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from rich.console import Console
+from rich.table import Table
 
 from skid_tui import __version__
 from skid_tui.cli.dashboard import cmd_dashboard
@@ -17,8 +18,29 @@ from skid_tui.cli.monitor import cmd_monitor
 from skid_tui.cli.output import EXIT_USAGE, SafeConsole, say
 from skid_tui.cli.status import cmd_check, cmd_status
 from skid_tui.model import statefile
+from skid_tui.ops import keys as key_table
 from skid_tui.ops.config import Options, UsageError, active_profile, load
+from skid_tui.ops.userconfig import ConfigIssue, UserConfig, config_path, load_config
 from skid_tui.stack import ConfigError, Stack
+
+
+def cmd_keys(config: UserConfig, issues: list[ConfigIssue], out: Console) -> int:
+    """`skid keys`: the key table as the dashboard binds it, the user's [keys] applied; exit 2 when the config
+    file has problems (each said in one line; the keys shown are then the ones that apply)."""
+    for issue in issues:
+        say(str(issue))
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    for column in ("BINDING ID", "KEYS", "WHAT", ""):
+        table.add_column(column)
+    for title, rows in key_table.by_scope(config.keys):
+        table.add_row(title, "", "", "", style="bold cyan")
+        for binding_id, keys, what in rows:
+            table.add_row(binding_id, keys, what, "(yours)" if binding_id in config.keys else "")
+    out.print(table)
+    where = config.path or config_path()
+    out.print(f"\nYour keys go in {where} under [keys], as \"binding.id\" = \"key,key\".")
+    return EXIT_USAGE if issues else 0
+
 
 # `skid VERB SERVICE...`: the dashboard's operation of the same name (ops.operations.Kind).
 SERVICE_OPERATIONS = ("stop", "restart", "kill", "pause", "unpause", "recreate")
@@ -63,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Global options are accepted after the command too; SUPPRESS keeps those given before it.
     for name, help_text in (
         ("dashboard", "open the dashboard (the default)"),
+        ("keys", "every key of the dashboard by binding id, with your config file's [keys] applied"),
         ("check", "validate the compose files and profiles; print each profile's budget"),
         ("status", "one row per service: state, health, container"),
         ("monitor", "live memory and CPU of every service against its budget, as a plain table"),
@@ -135,15 +158,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def options_from(args: argparse.Namespace) -> Options:
+def options_from(args: argparse.Namespace, config: UserConfig | None = None) -> Options:
+    """The command line's options, the config file's settings where the command line says nothing."""
+    config = config or UserConfig()
     return Options(
         compose=tuple(args.compose or ()),
         profiles=args.profiles,
         project_name=args.project_name,
         host=args.host,
         profile=args.profile,
-        stats=args.stats or "auto",
+        stats=args.stats or config.stats or "auto",
         compose_cmd=args.compose_cmd,
+        default_compose=config.compose,
+        default_profile=config.profile,
     )
 
 
@@ -180,16 +207,25 @@ def lifecycle_command(command: str, stack: Stack, options: Options, args: argpar
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    options = options_from(args)
+    command = args.command or "dashboard"
+    config, config_issues = load_config(bindings=key_table.defaults())
     # Piped output has no terminal width to honour: do not squeeze tables into 80 columns.
     out = SafeConsole(width=None if sys.stdout.isatty() else 160)
+    if command == "keys":
+        return cmd_keys(config, config_issues, out)
+    if config_issues and command != "dashboard":
+        # A wrong config file is bad input: one line per problem, nothing done. The dashboard shows them
+        # itself and starts with the defaults.
+        for issue in config_issues:
+            say(str(issue))
+        return EXIT_USAGE
+    options = options_from(args, config)
     err = SafeConsole(stderr=True)
     statefile.set_warning_handler(say)  # a state file ignored or set aside: one line on stderr, once
     try:
         stack = load_or_exit(options, err)
         if options.profile:
             active_profile(stack, options.profile)  # an unknown --profile is a usage error everywhere
-        command = args.command or "dashboard"
         if command == "check":
             return cmd_check(stack, args.json, out)
         if command == "status":
@@ -214,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return buildtest.cmd_test(stack, options, list(args.suites), args.memory_limit, out)
         if command in ("up", "down", "toggle", "llm", "profiles", *SERVICE_OPERATIONS):
             return lifecycle_command(command, stack, options, args, out)
-        return cmd_dashboard(stack, options)
+        return cmd_dashboard(stack, options, config, config_issues)
     except UsageError as exc:
         say(f"skid: {exc}")
         return EXIT_USAGE

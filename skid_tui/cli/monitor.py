@@ -115,7 +115,7 @@ def cmd_monitor(stack: Stack, options: Options, args: argparse.Namespace, out: C
 
     if args.interval <= 0:
         raise UsageError(f"--interval must be a positive number of seconds, not {args.interval:g}")
-    profile = active_profile(stack, options.profile, remembered_profile(stack.project))
+    profile = active_profile(stack, options.profile, remembered_profile(stack.project), options.default_profile)
     model = LiveModel(stack, profile, peaks=PeakStore.default())
     with ModelFeed(model, stack.project, lambda: engine_candidates(options.host), options.stats) as feed:
         if not args.once:

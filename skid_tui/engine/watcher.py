@@ -275,9 +275,10 @@ class EarlyWatch:
     the time to the first paint), instead of after."""
 
     def __init__(self, project: str, candidates: Callable[[], list[EngineCandidate]], *,
-                 stats: StatsMode | None = "auto", retry_interval: float = 3.0) -> None:
+                 stats: StatsMode | None = "auto", retry_interval: float = 3.0, stats_interval: float = 1.0) -> None:
         self.relay = Relay()
-        self.watcher = StackWatcher(project, candidates, self.relay, stats=stats, retry_interval=retry_interval)
+        self.watcher = StackWatcher(project, candidates, self.relay, stats=stats, retry_interval=retry_interval,
+                                    stats_interval=stats_interval)
         self._error: Exception | None = None
         self._thread = threading.Thread(target=self._run, name="skid-watcher", daemon=True)
         self._thread.start()

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import psutil
 
@@ -154,6 +154,9 @@ class LiveModel:
         self.stack = stack
         self.profile = profile
         self.peaks = peaks
+        # The idle timeout of on-demand services whose profile gives none: False keeps the profile's default
+        # (10m), None stops none, else seconds (the config file's idle_stop).
+        self.idle_default: float | Literal[False] | None = False
         self.host_memory = host_memory
         self.clock = clock
         self.engine = EngineStatus("connecting")
@@ -278,7 +281,10 @@ class LiveModel:
         expired = []
         for od in self.profile.on_demand:
             since = self.idle_since.get(od.service)
-            if since is not None and now - since >= od.idle_timeout and od.service in self.running_services():
+            timeout = od.idle_timeout if od.explicit or self.idle_default is False else self.idle_default
+            if timeout is None:
+                continue  # the user turned idle stops off (config idle_stop = "off")
+            if since is not None and now - since >= timeout and od.service in self.running_services():
                 expired.append((od.service, now - since, self.used_by_service().get(od.service, 0)))
         return expired
 

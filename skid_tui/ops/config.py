@@ -46,14 +46,20 @@ class Options:
     profile: str | None = None
     stats: str = "auto"  # auto, cgroup, api or agent
     compose_cmd: str | None = None  # the compose tool, when the user names one
+    # From the config file (ops.userconfig): used when neither an option nor the environment says.
+    default_compose: tuple[str, ...] = ()
+    default_profile: str | None = None
 
 
 def compose_files(options: Options, environ: Mapping[str, str]) -> list[str]:
-    """`--compose` (repeatable), else SKID_COMPOSE (path-separated, like COMPOSE_FILE), else the real stack."""
+    """`--compose` (repeatable), else SKID_COMPOSE (path-separated, like COMPOSE_FILE), else the config file's
+    `compose`, else the real stack."""
     if options.compose:
         return list(options.compose)
     if environ.get("SKID_COMPOSE"):
         return [p for p in environ["SKID_COMPOSE"].split(os.pathsep) if p]
+    if options.default_compose:
+        return list(options.default_compose)
     return [str(bundled_compose())]
 
 
@@ -106,8 +112,10 @@ def load(options: Options, environ: Mapping[str, str] | None = None) -> Stack:
     return load_stack(files, directory, project_name=options.project_name, environ=environ)
 
 
-def active_profile(stack: Stack, requested: str | None, remembered: str | None = None) -> Profile | None:
-    """`--profile`, else the one last applied to this project, else `minimal`, else the first profile."""
+def active_profile(stack: Stack, requested: str | None, remembered: str | None = None,
+                   default: str | None = None) -> Profile | None:
+    """`--profile`, else the one last applied to this project, else the config file's `profile` (when the stack
+    has it), else `minimal`, else the first profile."""
     if requested:
         if requested not in stack.profiles:
             known = ", ".join(stack.profiles) or "none"
@@ -115,6 +123,8 @@ def active_profile(stack: Stack, requested: str | None, remembered: str | None =
         return stack.profiles[requested]
     if remembered in stack.profiles:
         return stack.profiles[remembered]
+    if default in stack.profiles:
+        return stack.profiles[default]
     if "minimal" in stack.profiles:
         return stack.profiles["minimal"]
     return next(iter(stack.profiles.values()), None)

@@ -124,6 +124,9 @@ class OnDemand:
 
     service: str
     idle_timeout: float = 600.0
+    # The profile gave idle_timeout; else the user's default (config idle_stop) applies. Not part of equality:
+    # two profiles that stop a service after the same time are the same profile.
+    explicit: bool = field(default=True, compare=False)
 
 
 @dataclass(frozen=True)

@@ -260,16 +260,19 @@ def _on_demand(node: YNode | None, names: list[str] | None, issues: list[ConfigI
         if names is not None and service not in names:
             issues.append(ConfigIssue(key_at, f"unknown service '{service}'", one_of(names)))
             continue
-        out.append(OnDemand(service, _idle_timeout(service, entry, issues)))
+        timeout = _idle_timeout(service, entry, issues)
+        given = timeout is not None
+        out.append(OnDemand(service, timeout if timeout is not None else DEFAULT_IDLE_TIMEOUT, explicit=given))
     return out
 
 
-def _idle_timeout(service: str, entry: YNode, issues: list[ConfigIssue]) -> float:
+def _idle_timeout(service: str, entry: YNode, issues: list[ConfigIssue]) -> float | None:
+    """The idle timeout the profile gives, None when it gives none (or a wrong one): the user's default then."""
     if entry.value is None:
-        return DEFAULT_IDLE_TIMEOUT  # `llm-advisor:` with nothing: all defaults
+        return None  # `llm-advisor:` with nothing: all defaults
     if not isinstance(entry.value, dict):
         issues.append(wrong_type(service, entry, "a mapping such as {idle_timeout: 10m}"))
-        return DEFAULT_IDLE_TIMEOUT
+        return None
     for key, value in entry.value.items():
         if key not in ON_DEMAND_KEYS:
             issues.append(
@@ -277,16 +280,16 @@ def _idle_timeout(service: str, entry: YNode, issues: list[ConfigIssue]) -> floa
             )
     node = entry.get("idle_timeout")
     if node is None or node.value is None:
-        return DEFAULT_IDLE_TIMEOUT
+        return None
     if isinstance(node.value, bool | list | dict):
         issues.append(wrong_type("idle_timeout", node, DURATION_EXPECTED.removeprefix("expected ")))
-        return DEFAULT_IDLE_TIMEOUT
+        return None
     try:
         seconds = parse_duration(node.value)
     except ValueError:
         issues.append(issue_at(node, f"malformed duration '{node.value}'", DURATION_EXPECTED))
-        return DEFAULT_IDLE_TIMEOUT
+        return None
     if seconds <= 0:
         issues.append(issue_at(node, "idle_timeout is 0", "expected a duration greater than 0, such as 10m"))
-        return DEFAULT_IDLE_TIMEOUT
+        return None
     return seconds

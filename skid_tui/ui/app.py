@@ -7,7 +7,7 @@ import contextlib
 import gc
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -30,7 +30,9 @@ from skid_tui.engine.sampler import StatsBatch, StatsMode
 from skid_tui.engine.watcher import EarlyWatch, EngineStatus, StackWatcher, WatchUpdate
 from skid_tui.model import LiveModel, PeakStore, statefile
 from skid_tui.ops.inspect import inspect_service
+from skid_tui.ops.keys import by_scope
 from skid_tui.ops.operations import Kind
+from skid_tui.ops.userconfig import ConfigIssue, UserConfig, keymap, unknown_theme
 from skid_tui.safe_text import visible, visible_lines
 from skid_tui.stack import Profile, Stack, format_bytes
 from skid_tui.stack.limits import MAX_SERVICES
@@ -49,7 +51,7 @@ from skid_tui.ui.messages import (
     SuiteStarted,
 )
 from skid_tui.ui.panes import Panes
-from skid_tui.ui.screens.help import HelpScreen, binding_rows
+from skid_tui.ui.screens.help import HelpScreen
 from skid_tui.ui.screens.inspect import InspectScreen
 from skid_tui.ui.shell import Shells
 from skid_tui.ui.views import (
@@ -65,7 +67,6 @@ from skid_tui.ui.widgets.activity_log import ActivityLog
 from skid_tui.ui.widgets.budget_bar import BudgetBar
 from skid_tui.ui.widgets.engine_header import EngineHeader
 from skid_tui.ui.widgets.footer import KeyFooter
-from skid_tui.ui.widgets.log_view import LogView
 from skid_tui.ui.widgets.service_grid import ServiceGrid
 from skid_tui.ui.widgets.service_panel import ServicePanel
 
@@ -165,6 +166,8 @@ class SkidApp(App[None]):
         compose_cmd: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         early: EarlyWatch | None = None,
+        config: UserConfig | None = None,
+        config_issues: Sequence[ConfigIssue] = (),
     ) -> None:
         super().__init__()
         compositor.install()  # partial updates draw only the widgets they change
@@ -183,8 +186,12 @@ class SkidApp(App[None]):
         self.service_order = order_services(list(stack.services), list(stack.profiles.values()), profile)
         # A watcher started before Textual loaded (the CLI's), or one of the app's own.
         self.early = early
+        self.config = config or UserConfig()
+        self.config_issues = list(config_issues)
         self.watcher = early.watcher if early is not None else StackWatcher(
-            stack.project, candidates, self._watch_update, retry_interval=retry_interval, stats=stats)
+            stack.project, candidates, self._watch_update, retry_interval=retry_interval, stats=stats,
+            stats_interval=self.config.refresh or 1.0)
+        self.apply_config()
         # Past the limit no panel is built and the engine is not watched: the screen says why, q still quits.
         self.too_many = len(stack.services) > MAX_SERVICES
         self._parts: dict[type[Widget], Widget] = {}
@@ -193,6 +200,18 @@ class SkidApp(App[None]):
         self._offscreen: set[str] = set()  # panels whose numbers moved on while scrolled out of view
         self._oom_told: dict[str, int] = {}  # OOM kills per service already notified
         self._unchecked_told = False
+
+    def apply_config(self) -> None:
+        """The config file's keys, theme and idle stop default (its problems were found by ops.userconfig; a
+        theme this Textual does not have is one more, said with them once the app runs)."""
+        self.set_keymap(keymap(self.config))
+        wrong = unknown_theme(self.config, self.available_themes)
+        if wrong is not None:
+            self.config_issues.append(wrong)
+        elif self.config.theme is not None:
+            self.theme = self.config.theme
+        if self.config.idle_stop_set:
+            self.model.idle_default = self.config.idle_stop
 
     # -- layout ---------------------------------------------------------------------------------------
 
@@ -233,6 +252,9 @@ class SkidApp(App[None]):
         # New peaks reach the state file now and then, and at exit; not on every sample.
         self.set_interval(30.0, self.save_peaks, name="save-peaks")
         statefile.set_warning_handler(self.state_file_warning)  # those from loading the state come now
+        for issue in self.config_issues:  # the app starts with the defaults for what was wrong
+            self.say(f"✗ {issue}")
+            self.notify(str(issue), title="config file", severity="error", timeout=20)
         if self.watch_engine and not self.too_many:
             self.follow_engine()
             self.lifecycle.start()
@@ -585,11 +607,11 @@ class SkidApp(App[None]):
     # -- actions --------------------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        sections = [
-            ("Dashboard", [*binding_rows(list(self.BINDINGS)), (self.COMMAND_PALETTE_BINDING, "Command palette")]),
-            ("Panels", [*binding_rows(list(ServiceGrid.BINDINGS)), ("tab, shift+tab", "Next / previous panel")]),
-            ("Log panes", binding_rows(list(LogView.BINDINGS))),
-        ]
+        # The keys as bound now: the config file's [keys] applied (the same table as `skid keys`).
+        extra = {"Dashboard": [(self.COMMAND_PALETTE_BINDING.replace("ctrl+", "ctrl-"), "Command palette")],
+                 "Panels": [("tab, shift+tab", "Next / previous panel")]}
+        sections = [(title, [*((keys, what) for _id, keys, what in rows), *extra.get(title, [])])
+                    for title, rows in by_scope(keymap(self.config)) if title in ("Dashboard", "Panels", "Log panes")]
         self.push_screen(HelpScreen(sections))
 
     def focus_service(self, service: str) -> None:

@@ -1,25 +1,14 @@
-"""`?`: every key the dashboard answers to, read from the live bindings so it never goes stale."""
+"""`?`: every key the dashboard answers to, from the key table with the config file's [keys] applied (ops.keys)."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from skid_tui.ui.keys import bind
-
-
-def binding_rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
-    rows = []
-    for b in bindings:
-        if not isinstance(b, Binding) or not b.description:
-            continue
-        keys = ", ".join(k.strip() for k in b.key.split(","))
-        rows.append((keys.replace("question_mark", "?").replace("slash", "/").replace("ctrl+", "ctrl-"), b.description))
-    return rows
 
 
 def help_text(sections: list[tuple[str, list[tuple[str, str]]]]) -> Text:
