@@ -33,8 +33,10 @@ ONEOFF_LABEL = "com.docker.compose.oneoff"
 
 # The container events that change what a panel shows. Docker matches `health_status` fuzzily, so it
 # also catches "health_status: healthy". Podman says init/cleanup/remove where Docker says create/destroy.
+# "died": Podman filters on its own name for a container's end and sends it as "die"; with "die" alone its
+# compat API leaves every die out of a filtered stream (Docker ignores the name it does not know).
 WATCHED_EVENTS = (
-    "create", "start", "restart", "stop", "die", "kill", "oom", "pause", "unpause",
+    "create", "start", "restart", "stop", "die", "died", "kill", "oom", "pause", "unpause",
     "destroy", "rename", "update", "health_status", "remove", "cleanup", "init",
 )  # fmt: skip
 

@@ -57,7 +57,14 @@ class ServiceUpdate:
     at: float = field(default_factory=time.time)
 
 
-WatchUpdate = EngineStatus | ServiceUpdate | StatsBatch
+@dataclass(frozen=True)
+class EngineEvent:
+    """One of the project's container events as the engine sent it (the events timeline reads these)."""
+
+    doc: Mapping[str, Any]
+
+
+WatchUpdate = EngineStatus | ServiceUpdate | StatsBatch | EngineEvent
 Listener = Callable[[WatchUpdate], None]
 
 
@@ -202,6 +209,7 @@ class StackWatcher:
         cid, service = event_container(event)
         if not cid:
             return
+        self._listener(EngineEvent(event))
         doc = None if action in GONE_ACTIONS else engine.inspect(cid)
         added = False
         if doc is None:

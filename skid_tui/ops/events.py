@@ -16,12 +16,13 @@ from __future__ import annotations
 import bisect
 import math
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from skid_tui.engine.client import PROJECT_LABEL, SERVICE_LABEL, WATCHED_EVENTS, Engine
+from skid_tui.engine.client import ENGINE_ERRORS, PROJECT_LABEL, SERVICE_LABEL, WATCHED_EVENTS, Engine, describe_error
+from skid_tui.engine.discovery import EngineCandidate
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NANO = 1_000_000_000
@@ -412,3 +413,21 @@ def past_events(engine: Engine, project: str, since: datetime, until: datetime) 
             close()
     found.sort(key=lambda e: e.nano)
     return found
+
+
+PAST = timedelta(hours=1)  # what the timeline reads from the engine when it opens: the last hour
+
+
+def recent_events(candidates: Callable[[], list[EngineCandidate]], project: str, now: datetime,
+                  past: timedelta = PAST) -> tuple[list[ProjectEvent], str]:
+    """The last hour's events from whichever engine answers (blocking), and "" or one line saying why none."""
+    try:
+        engine = Engine.first_answering(candidates())
+    except ENGINE_ERRORS as exc:
+        return [], f"no engine: {describe_error(exc)}"
+    try:
+        return past_events(engine, project, now - past, now), ""
+    except ENGINE_ERRORS as exc:
+        return [], f"the engine's past events could not be read: {describe_error(exc)}"
+    finally:
+        engine.close()

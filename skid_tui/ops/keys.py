@@ -28,6 +28,7 @@ KEYS: dict[str, Key] = {
     "app.stack_logs": Key("A", "All logs"),
     "app.shell": Key("s", "Shell"),
     "app.inspect": Key("i", "Inspect"),
+    "app.events": Key("e", "Events"),
     "app.restart": Key("r", "Restart", show=False),
     "app.pause": Key("P", "Pause/unpause", show=False),
     "app.recreate": Key("R", "Recreate", show=False),
@@ -64,6 +65,7 @@ KEYS: dict[str, Key] = {
     "inspect.previous_secret": Key("N", "Previous secret", show=False),
     "inspect.reveal": Key("v", "Show/hide the secret"),
     "inspect.reload": Key("r", "Reload"),
+    "events.close": Key("escape,q,e", "Close"),
     "help.close": Key("escape,q,question_mark", "Close help"),
     "profiles.close": Key("escape,q,p", "Close"),
     "profiles.apply": Key("enter", "Apply"),
@@ -81,8 +83,8 @@ KEYS: dict[str, Key] = {
     "start-check.anyway": Key("a", "Start anyway"),
     "start-check.cancel": Key("escape,n", "Cancel"),
 }
-SCOPES = {"app": "Dashboard", "panel": "Panels", "log": "Log panes", "inspect": "Inspect", "help": "Help",
-          "profiles": "Profile picker", "tests": "Test picker", "confirm": "Confirmations",
+SCOPES = {"app": "Dashboard", "panel": "Panels", "log": "Log panes", "inspect": "Inspect", "events": "Events",
+          "help": "Help", "profiles": "Profile picker", "tests": "Test picker", "confirm": "Confirmations",
           "type-confirm": "Confirmations", "start-check": "Not enough memory"}
 
 

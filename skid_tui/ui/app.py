@@ -27,8 +27,9 @@ from textual.worker import Worker, WorkerState
 from skid_tui.engine.containers import ContainerSnapshot
 from skid_tui.engine.discovery import HOW_TO_START, EngineCandidate
 from skid_tui.engine.sampler import StatsBatch, StatsMode
-from skid_tui.engine.watcher import EarlyWatch, EngineStatus, StackWatcher, WatchUpdate
+from skid_tui.engine.watcher import EarlyWatch, EngineEvent, EngineStatus, StackWatcher, WatchUpdate
 from skid_tui.model import LiveModel, PeakStore, statefile
+from skid_tui.ops.events import Timeline, event_from_doc, recent_events
 from skid_tui.ops.inspect import inspect_service
 from skid_tui.ops.keys import by_scope
 from skid_tui.ops.operations import Kind
@@ -44,6 +45,7 @@ from skid_tui.ui.lifecycle import Lifecycle
 from skid_tui.ui.messages import (
     BuildProgressed,
     EngineStatusChanged,
+    EventsArrived,
     JobFinished,
     LogLinesArrived,
     ServiceContainersChanged,
@@ -51,6 +53,7 @@ from skid_tui.ui.messages import (
     SuiteStarted,
 )
 from skid_tui.ui.panes import Panes
+from skid_tui.ui.screens.events import EventsScreen, timeline_text
 from skid_tui.ui.screens.help import HelpScreen
 from skid_tui.ui.screens.inspect import InspectScreen
 from skid_tui.ui.shell import Shells
@@ -132,6 +135,7 @@ class SkidApp(App[None]):
         bind("app.recreate", "service_op('recreate')"),
         bind("app.remove_data", "remove_data"),
         bind("app.inspect", "inspect"),
+        bind("app.events", "events"),
         bind("app.shell", "shell"),
         bind("app.quit", "quit"),
         bind("app.help", "help"),
@@ -177,6 +181,10 @@ class SkidApp(App[None]):
         self.panes = Panes(self)
         self.jobs = Jobs(self)
         self.shells = Shells(self)
+        self.timeline = Timeline()
+        self.crash_loops: set[str] = set()
+        self._past_events_read = False
+        self._opened_at = utc_now()
         self.stack = stack
         self.clock = clock
         self.watch_engine = watch
@@ -251,6 +259,7 @@ class SkidApp(App[None]):
             panels.first().focus()
         # New peaks reach the state file now and then, and at exit; not on every sample.
         self.set_interval(30.0, self.save_peaks, name="save-peaks")
+        self.set_interval(30.0, self.check_crash_loops, name="crash-loops")  # a loop that stopped is unflagged
         statefile.set_warning_handler(self.state_file_warning)  # those from loading the state come now
         for issue in self.config_issues:  # the app starts with the defaults for what was wrong
             self.say(f"✗ {issue}")
@@ -407,6 +416,10 @@ class SkidApp(App[None]):
             self.post_message(EngineStatusChanged(update))
         elif isinstance(update, StatsBatch):
             self.post_message(StatsSampled(update))
+        elif isinstance(update, EngineEvent):
+            event = event_from_doc(update.doc)
+            if event is not None:
+                self.post_message(EventsArrived([event]))
         else:
             self.post_message(ServiceContainersChanged(update))
 
@@ -430,8 +443,45 @@ class SkidApp(App[None]):
             notice.display = False
         if previous != message.status.state and message.status.state == "connected" and previous == "lost":
             self.notify("engine back: panels are live again", timeout=4)
+        if message.status.state == "connected" and not self._past_events_read:
+            self._past_events_read = True
+            self.run_worker(self._read_past_events, thread=True, group="events", name="past-events",
+                            exit_on_error=False)
         self.refresh_panels(self.service_order)
         self._check_first_paint()  # the first samples may have come before the engine said "connected"
+
+    # -- the events timeline --------------------------------------------------------------------------
+
+    def _read_past_events(self) -> None:
+        """On a worker thread: the engine's last hour of the project's events, for the timeline."""
+        events, why = recent_events(self.candidates, self.stack.project, self.clock())
+        if why:
+            self.call_from_thread(self.say, f"events: {why}")
+        self.post_message(EventsArrived(events))
+
+    @on(EventsArrived)
+    def events_arrived(self, message: EventsArrived) -> None:
+        self.timeline.extend(message.events)
+        self.check_crash_loops()
+        if isinstance(self.screen, EventsScreen):
+            self.screen.refresh_timeline()
+
+    def check_crash_loops(self) -> None:
+        """Services restarting 3 or more times in 5 minutes: their panels flagged, the user told once per loop."""
+        looping = self.timeline.crash_looping(self.clock()) & set(self.stack.services)
+        if looping == self.crash_loops:
+            return
+        for service in sorted(looping - self.crash_loops):
+            self.notify(f"{service} keeps restarting: {self.timeline.restarts(service)} restarts, 3 or more in the "
+                        "last 5 minutes (e shows what happened)", title="Crash loop", severity="error", timeout=15)
+        changed = looping ^ self.crash_loops
+        self.crash_loops = looping
+        self.refresh_panels([s for s in self.service_order if s in changed])
+
+    def action_events(self) -> None:
+        since = f"since {self._opened_at.astimezone():%H:%M:%S} live, and the engine's hour before"
+        self.push_screen(EventsScreen(lambda: timeline_text(self.timeline, list(self.stack.services), self.clock(),
+                                                            since)))
 
     @on(ServiceContainersChanged)
     def service_containers_changed(self, message: ServiceContainersChanged) -> None:
@@ -531,6 +581,7 @@ class SkidApp(App[None]):
             resources=self.model.resources(service),
             width=width,
             pending=self.lifecycle.queue.pending.get(service, ""),
+            crash_loop=service in self.crash_loops,
         )
 
     def header_view(self) -> HeaderView:

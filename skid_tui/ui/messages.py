@@ -9,6 +9,7 @@ from skid_tui.engine.logs import LogLine
 from skid_tui.engine.sampler import StatsBatch
 from skid_tui.engine.testrun import SuiteResult
 from skid_tui.engine.watcher import EngineStatus, ServiceUpdate
+from skid_tui.ops.events import ProjectEvent
 
 
 class EngineStatusChanged(Message):
@@ -25,6 +26,14 @@ class ServiceContainersChanged(Message):
     def __init__(self, update: ServiceUpdate) -> None:
         super().__init__()
         self.update = update
+
+
+class EventsArrived(Message):
+    """Project events for the timeline: one live from the watcher, or the past hour's from the engine."""
+
+    def __init__(self, events: list[ProjectEvent]) -> None:
+        super().__init__()
+        self.events = events
 
 
 class StatsSampled(Message):

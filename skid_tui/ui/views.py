@@ -139,6 +139,7 @@ class ServiceView:
     resources: ResourceView | None = None
     pending: str = ""  # "start queued", "starting", "stopping"...: a compose operation on its way
     health_note: str = ""  # "no check has run": health that stays "starting" because nothing runs the checks
+    crash_loop: bool = False  # 3 or more restarts in the last 5 minutes (ops.events)
 
     @property
     def state_text(self) -> str:
@@ -251,6 +252,7 @@ def service_view(
     resources: ServiceResources | None = None,
     width: int = PANEL_WIDTH,
     pending: str = "",
+    crash_loop: bool = False,
 ) -> ServiceView:
     c = primary(containers)
     wanted = profile is not None and spec.name in profile.services
@@ -295,6 +297,8 @@ def service_view(
             tone = "bad"
     if pending and tone in ("ok", "off"):
         tone = "warn"  # something is about to change: yellow until it has
+    if crash_loop:
+        tone = "bad"
     counts = []
     if spec.replicas != 1:
         counts.append(f"x{spec.replicas}")  # compose runs that many: its budget counts that many times
@@ -306,6 +310,7 @@ def service_view(
         state=state,
         health=health,
         health_note=health_note,
+        crash_loop=crash_loop,
         uptime=uptime,
         image=image,
         ports=ports,

@@ -198,7 +198,7 @@ def test_early_watch_holds_updates_until_a_listener_then_hands_them_over_in_orde
     rec.wait_for(lambda u: isinstance(u, ServiceUpdate) and u.event == "die")
     kinds = [(type(u).__name__, getattr(u, "state", None) or getattr(u, "event", None)) for u in rec.updates]
     assert kinds == [("EngineStatus", "connecting"), ("ServiceUpdate", None), ("EngineStatus", "connected"),
-                     ("ServiceUpdate", "die")], kinds
+                     ("EngineEvent", None), ("ServiceUpdate", "die")], kinds
     early.watcher.stop()
     follower.join(5)
     assert not follower.is_alive()

@@ -70,6 +70,8 @@ def _state_line(view: ServiceView, text: Text) -> None:
         text.append(f"  {r.oom_text} ", style="bold white on red")
     elif view.oom:
         text.append("  OOM-KILLED ", style="bold white on red")
+    if view.crash_loop:
+        text.append("  CRASH LOOP ", style="bold white on red")
 
 
 def _line(text: str = "", style: str = "") -> Text:
@@ -138,7 +140,7 @@ def line_keys(view: ServiceView) -> list[tuple[object, ...]]:
     builder reads."""
     r = view.resources
     state = (view.engine, view.state_text, view.state, view.exit_code, view.health, view.health_note,
-             view.uptime, view.replicas, view.pending, r.oom_text if r is not None else "", view.oom)
+             view.uptime, view.replicas, view.pending, r.oom_text if r is not None else "", view.oom, view.crash_loop)
     image = (view.image, view.ports)
     if r is None:
         return [state, (view.budget,), image]

@@ -1,0 +1,72 @@
+"""The events timeline on the real engine: a service that keeps dying is flagged CRASH LOOP on its panel, and `e`
+shows what happened in words, newest first, with the restart count; events from before the dashboard opened
+come from the engine's past hour."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from rich.console import Console
+from textual.widgets import Static
+
+from skid_tui.engine.discovery import engine_candidates
+from skid_tui.model import LiveModel
+from skid_tui.stack import load_stack
+from skid_tui.ui.app import SkidApp
+from skid_tui.ui.screens.events import EventsScreen
+from skid_tui.ui.widgets.service_panel import ServicePanel
+from tests.conftest import DemoProject
+from tests.functional.helpers import wait_until
+
+
+@pytest.fixture
+def looping_project(engine, compose_bin: str, tmp_path: Path) -> Iterator[DemoProject]:
+    file = tmp_path / "loop.yml"
+    file.write_text(yaml.safe_dump({"services": {
+        "flaky": {"image": "skid-demo/base:latest", "restart": "always",
+                  "command": ["sh", "-c", "echo starting; sleep 0.3; exit 3"]},
+        "steady": {"image": "skid-demo/base:latest", "init": True, "command": ["sleep", "2147483647"]},
+    }}))
+    project = DemoProject(compose_bin, f"skidloop-{uuid.uuid4().hex[:8]}", file)
+    yield project
+    project.down()
+
+
+def plain(static: Static) -> str:
+    console = Console(width=120, record=True, color_system=None)
+    console.print(static.content)
+    return console.export_text()
+
+
+async def test_a_crash_loop_is_flagged_and_the_timeline_says_what_happened(looping_project: DemoProject):
+    looping_project.up("steady", "flaky")
+    time.sleep(1.0)  # a first die before the dashboard opens: it comes from the engine's past hour
+    stack = load_stack([str(looping_project.file)], None, project_name=looping_project.name)
+    profile = stack.profiles["default"]
+    app = SkidApp(stack, profile, engine_candidates, retry_interval=0.5, model=LiveModel(stack, profile, peaks=None))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_until(pilot, lambda: app.engine_status.state == "connected", 15, "the engine")
+        await wait_until(pilot, lambda: "flaky" in app.crash_loops, 60, "the crash loop")
+        panel = app.query_one("#svc-flaky", ServicePanel)
+        assert panel.view.crash_loop and panel.view.tone == "bad"
+        assert not app.query_one("#svc-steady", ServicePanel).view.crash_loop
+        assert app.timeline.restarts("flaky") >= 3 and app.timeline.restarts("steady") == 0
+
+        app.query_one("#svc-steady").focus()
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, EventsScreen), 5, "the events screen")
+        text = plain(app.screen.query_one("#events-text", Static))
+        assert "(crash loop)" in text and "flaky died (exit 3)" in text and "steady started" in text, text
+        lines = [line for line in text.splitlines() if line[:4].isdigit()]
+        assert [line[:19] for line in lines] == sorted((line[:19] for line in lines), reverse=True), lines
+        # The first die, before the app opened, is there too (from the engine's past hour).
+        opened = app._opened_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        assert any(line[:19] < opened and "flaky died" in line for line in lines), (opened, lines)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, EventsScreen)
