@@ -70,6 +70,26 @@ async def shoot() -> None:
         await pilot.pause(0.3)
         app.save_screenshot("profiles.svg", str(OUT))
         await pilot.press("escape")
+
+        # Inspect minio: its healthcheck's results, its env with the password masked.
+        app.query_one("#svc-minio", ServicePanel).focus()
+        await pilot.press("i")
+        await wait_for(pilot, lambda: getattr(app.screen, "result", None) is not None, 15)
+        await pilot.pause(0.3)
+        app.save_screenshot("inspect.svg", str(OUT))
+        await pilot.press("escape")
+        # Every service's logs in one pane, merged by time.
+        await pilot.press("A")
+        await wait_for(pilot, lambda: len(app.query_one("#pane-stack-all-body").buffer.lines) > 20, 20)
+        await pilot.press("z")  # zoomed: more lines
+        await pilot.pause(0.5)
+        app.save_screenshot("stack-logs.svg", str(OUT))
+        await pilot.press("z", "w")
+        app.query_one("#svc-postgres", ServicePanel).focus()
+        await pilot.press("e")
+        await pilot.pause(0.5)
+        app.save_screenshot("events.svg", str(OUT))
+        await pilot.press("escape")
         app.query_one("#svc-llm-advisor", ServicePanel).focus()
         await pilot.press("L")
         llm = app.query_one("#svc-llm-advisor", ServicePanel)
@@ -114,7 +134,8 @@ def main() -> None:
     finally:
         # This project exists only for the screenshots: its containers and volumes go with it.
         compose("--profile", "all", "down", "-v", "-t", "1")
-    for name in ("dashboard.svg", "help.svg", "profiles.svg", "llm-loading.svg", "llm-ready.svg", "build.svg",
+    for name in ("dashboard.svg", "help.svg", "profiles.svg", "inspect.svg", "stack-logs.svg", "events.svg",
+                 "llm-loading.svg", "llm-ready.svg", "build.svg",
                  "tests-picker.svg", "test-run.svg", "no-engine.svg"):
         print(f"screenshots: wrote {OUT / name}")
 

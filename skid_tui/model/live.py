@@ -182,7 +182,9 @@ class LiveModel:
             return {"*"}
         if isinstance(update, ServiceUpdate):
             return self._apply_service(update)
-        return self._apply_stats(update)
+        if isinstance(update, StatsBatch):
+            return self._apply_stats(update)
+        return set()  # an engine event: the timeline's (ops.events), not a number
 
     def _apply_service(self, update: ServiceUpdate) -> set[str]:
         service = update.service

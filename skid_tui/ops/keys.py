@@ -16,30 +16,53 @@ class Key:
     keys: str  # Textual key names, comma-separated: "space,enter"
     description: str
     show: bool = True  # in the footer
+    more: str = ""  # the README's longer word on it
 
 
 # Grouped as `?` shows them; the prefix is the scope (app: anywhere on the dashboard, panel: the panels'
 # grid, log: a log pane, the rest: the dialog or screen of that name).
 KEYS: dict[str, Key] = {
-    "app.toggle": Key("space,enter", "Start/stop"),
-    "app.profiles": Key("p", "Profiles"),
-    "app.llm": Key("L", "LLM on/off"),
-    "app.logs": Key("l", "Logs"),
-    "app.stack_logs": Key("A", "All logs"),
-    "app.shell": Key("s", "Shell"),
-    "app.inspect": Key("i", "Inspect"),
-    "app.events": Key("e", "Events"),
-    "app.restart": Key("r", "Restart", show=False),
-    "app.pause": Key("P", "Pause/unpause", show=False),
-    "app.recreate": Key("R", "Recreate", show=False),
-    "app.kill": Key("K", "Kill…", show=False),
-    "app.build": Key("b", "Build"),
-    "app.tests": Key("t", "Tests"),
-    "app.cancel_job": Key("c", "Cancel build/test/compose", show=False),
-    "app.panes": Key("a", "Panes"),
+    "app.toggle": Key("space,enter", "Start/stop",
+        more="`compose up -d` / `compose stop` of the selected service; volumes are kept"),
+    "app.profiles": Key("p", "Profiles",
+        more="what each profile starts and stops, its totals, a verdict; `enter` applies"),
+    "app.llm": Key("L", "LLM on/off", more="the LLM advisor on demand: a memory check, then start; again stops it"),
+    "app.logs": Key("l", "Logs", more="the service's logs in a pane: the last 500 lines, then live, across restarts"),
+    "app.stack_logs": Key("A", "All logs",
+        more="every service's logs in one pane, merged by timestamp, each line prefixed by its service in its "
+             "colour; `/^(api|redis) ` then `f` narrows it to services"),
+    "app.shell": Key("s", "Shell",
+        more="a shell (bash, else sh) in the service's container on this terminal; the dashboard comes back when it "
+             "exits; a service that is not running is started first, after a memory check"),
+    "app.inspect": Key("i", "Inspect",
+        more="state, exit code, restarts, health results with their output, env (secrets masked: `n` picks one, `v` "
+             "shows it), mounts, ports, networks, labels, image, limits"),
+    "app.events": Key("e", "Events",
+        more="what happened, newest first: started, died (exit code, OOM), health, restarts per service; 3 restarts "
+             "in 5 minutes flag the panel CRASH LOOP"),
+    "app.filter": Key("slash", "Filter",
+        more="by name, state, health or image, as you type; `enter` keeps it, `esc` clears it"),
+    "app.sort": Key("o", "Sort panels", show=False, more="the profile's order, name, memory, CPU"),
+    "app.hide_off": Key("H", "Hide/show services that are off", show=False),
+    "app.restart": Key("r", "Restart", show=False, more="`compose restart`: the same container, started again"),
+    "app.pause": Key("P", "Pause/unpause", show=False,
+        more="`compose pause` / `unpause`: its processes frozen, its memory kept"),
+    "app.recreate": Key("R", "Recreate", show=False,
+        more="`compose up -d --force-recreate --no-deps`: a new container, volumes kept, dependencies left alone"),
+    "app.kill": Key("K", "Kill…", show=False, more="`compose kill` (SIGKILL) after you confirm"),
+    "app.build": Key("b", "Build",
+        more="the service's image (its compose `build:`) in its own pane, with step progress"),
+    "app.tests": Key("t", "Tests",
+        more="the test suite picker: `space` marks, `1` `2` `3` or `m` the memory limit, `enter` runs"),
+    "app.cancel_job": Key("c", "Cancel build/test/compose", show=False,
+        more="the build or test run in the pane on show, else the service's build, else the compose command running "
+             "now"),
+    "app.panes": Key("a", "Panes",
+        more="show or hide the panes: the activity log (every compose command skid ran), logs, builds, tests"),
     "app.zoom_panes": Key("z", "Zoom panes", show=False),
     "app.close_pane": Key("w", "Close pane", show=False),
-    "app.remove_data": Key("X", "Remove data…", show=False),
+    "app.remove_data": Key("X", "Remove data…", show=False,
+        more="the container and the volumes only it mounts, each listed with its size, after you type its name"),
     "app.quit": Key("q", "Quit"),
     "app.help": Key("question_mark", "Keys"),
     "panel.up": Key("up,k", "Panel above", show=False),
@@ -65,6 +88,7 @@ KEYS: dict[str, Key] = {
     "inspect.previous_secret": Key("N", "Previous secret", show=False),
     "inspect.reveal": Key("v", "Show/hide the secret"),
     "inspect.reload": Key("r", "Reload"),
+    "filter.clear": Key("escape", "Clear the filter"),
     "events.close": Key("escape,q,e", "Close"),
     "help.close": Key("escape,q,question_mark", "Close help"),
     "profiles.close": Key("escape,q,p", "Close"),
@@ -84,8 +108,8 @@ KEYS: dict[str, Key] = {
     "start-check.cancel": Key("escape,n", "Cancel"),
 }
 SCOPES = {"app": "Dashboard", "panel": "Panels", "log": "Log panes", "inspect": "Inspect", "events": "Events",
-          "help": "Help", "profiles": "Profile picker", "tests": "Test picker", "confirm": "Confirmations",
-          "type-confirm": "Confirmations", "start-check": "Not enough memory"}
+          "filter": "Panel filter", "help": "Help", "profiles": "Profile picker", "tests": "Test picker",
+          "confirm": "Confirmations", "type-confirm": "Confirmations", "start-check": "Not enough memory"}
 
 
 def defaults() -> dict[str, str]:
@@ -102,6 +126,19 @@ def shown_keys(keys: str) -> str:
 def effective(keymap: Mapping[str, str]) -> dict[str, Key]:
     """The table with the user's keys (binding id -> keys) in place of the defaults."""
     return {bid: Key(keymap.get(bid, key.keys), key.description, key.show) for bid, key in KEYS.items()}
+
+
+def markdown() -> str:
+    """The README's key table (a test keeps the README equal to it): every binding with its default keys."""
+    rows = ["| keys | binding id | what it does |", "|---|---|---|"]
+    for title, entries in by_scope({}):
+        rows.append(f"| **{title}** | | |")
+        for binding_id, keys, what in entries:
+            more = KEYS[binding_id].more
+            cells = " ".join(f"`{k.strip()}`" for k in keys.split(","))
+            said = f"{what}: {more}" if more else what
+            rows.append(f"| {cells} | `{binding_id}` | {said.replace('|', chr(92) + '|')} |")  # a | escaped for GFM
+    return "\n".join(rows) + "\n"
 
 
 def by_scope(keymap: Mapping[str, str]) -> list[tuple[str, list[tuple[str, str, str]]]]:

@@ -21,7 +21,7 @@ from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.widget import Widget
-from textual.widgets import Static, TabbedContent, TabPane
+from textual.widgets import Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from skid_tui.engine.containers import ContainerSnapshot
@@ -32,6 +32,7 @@ from skid_tui.model import LiveModel, PeakStore, statefile
 from skid_tui.ops.events import Timeline, event_from_doc, recent_events
 from skid_tui.ops.inspect import inspect_service
 from skid_tui.ops.keys import by_scope
+from skid_tui.ops.narrow import SORT_WORDS, Facts, narrow, next_sort
 from skid_tui.ops.operations import Kind
 from skid_tui.ops.userconfig import ConfigIssue, UserConfig, keymap, unknown_theme
 from skid_tui.safe_text import visible, visible_lines
@@ -70,6 +71,7 @@ from skid_tui.ui.widgets.activity_log import ActivityLog
 from skid_tui.ui.widgets.budget_bar import BudgetBar
 from skid_tui.ui.widgets.engine_header import EngineHeader
 from skid_tui.ui.widgets.footer import KeyFooter
+from skid_tui.ui.widgets.panel_filter import PanelFilter
 from skid_tui.ui.widgets.service_grid import ServiceGrid
 from skid_tui.ui.widgets.service_panel import ServicePanel
 
@@ -136,6 +138,9 @@ class SkidApp(App[None]):
         bind("app.remove_data", "remove_data"),
         bind("app.inspect", "inspect"),
         bind("app.events", "events"),
+        bind("app.filter", "filter"),
+        bind("app.sort", "sort"),
+        bind("app.hide_off", "hide_off"),
         bind("app.shell", "shell"),
         bind("app.quit", "quit"),
         bind("app.help", "help"),
@@ -182,6 +187,9 @@ class SkidApp(App[None]):
         self.jobs = Jobs(self)
         self.shells = Shells(self)
         self.timeline = Timeline()
+        self.narrow_query = ""  # `/`
+        self.sort = "profile"  # `o`
+        self.hide_off = False  # `H`
         self.crash_loops: set[str] = set()
         self._past_events_read = False
         self._opened_at = utc_now()
@@ -239,6 +247,13 @@ class SkidApp(App[None]):
         yield notice
         if self.too_many:
             yield Static(too_many_services(len(self.stack.services)), id="too-many", markup=False)
+        panel_filter = PanelFilter(placeholder="filter: name, state, health or image (enter keeps it, esc clears)",
+                                   id="panel-filter")
+        panel_filter.display = False
+        yield panel_filter
+        narrowed = Static(id="narrowed", markup=False)
+        narrowed.display = False
+        yield narrowed
         # Panels are mounted by the grid as they come near the view (a 1,000-service stack stays quick).
         # Past the limit the grid is empty: what works on panels finds none.
         yield ServiceGrid([] if self.too_many else self.service_order,
@@ -478,6 +493,76 @@ class SkidApp(App[None]):
         self.crash_loops = looping
         self.refresh_panels([s for s in self.service_order if s in changed])
 
+    # -- narrowing the panels: filter, sort, hide what is off ------------------------------------------------
+
+    def facts(self) -> dict[str, Facts]:
+        out = {}
+        for name in self.service_order:
+            view = self.view_of(name)
+            r = self.model.usage.get(name) and self.model.resources(name)
+            out[name] = Facts(name, view.state, view.image, view.health if view.health != "none" else "",
+                              r.mem_bytes if r else None, r.cpu_percent if r else None)
+        return out
+
+    def narrowed(self) -> list[str]:
+        return narrow(self.service_order, self.facts(), query=self.narrow_query, sort=self.sort,
+                      hide_off=self.hide_off)
+
+    @property
+    def narrowing(self) -> bool:
+        return bool(self.narrow_query) or self.sort != "profile" or self.hide_off
+
+    async def apply_narrowing(self) -> None:
+        """The grid shows what the filter, the sort and the hide toggle leave, in that order; a line says so."""
+        if self.too_many:
+            return
+        with contextlib.suppress(NoMatches):
+            shown = self.narrowed() if self.narrowing else self.service_order
+            await self._part(ServiceGrid).set_services(shown)
+            line = self.query_one("#narrowed", Static)
+            line.display = self.narrowing
+            if self.narrowing:
+                parts = [f"{len(shown)} of {len(self.service_order)} services"]
+                if self.narrow_query:
+                    parts.append(f"matching '{visible(self.narrow_query)}'")
+                if self.hide_off:
+                    parts.append("running only (H shows all)")
+                parts.append(f"sorted by {SORT_WORDS[self.sort]} (o)")
+                line.update(Text("  ·  ".join(parts) + ("  ·  / filter, esc clears" if self.narrow_query else ""),
+                                 style="bold yellow" if not shown else "cyan"))
+            self.refresh_panels(shown)
+
+    def action_filter(self) -> None:
+        field = self.query_one("#panel-filter", PanelFilter)
+        field.display = True
+        field.focus()
+
+    @on(Input.Changed, "#panel-filter")
+    async def filter_typed(self, event: Input.Changed) -> None:
+        self.narrow_query = event.value.strip()
+        await self.apply_narrowing()
+
+    @on(Input.Submitted, "#panel-filter")
+    @on(PanelFilter.Done)
+    async def filter_done(self) -> None:
+        field = self.query_one("#panel-filter", PanelFilter)
+        field.display = False
+        self.narrow_query = field.value.strip()
+        await self.apply_narrowing()
+        grid = self._part(ServiceGrid)
+        if grid.services:
+            grid.go_to(grid.services[grid._cursor] if grid._cursor < len(grid.services) else grid.services[0])
+
+    async def action_sort(self) -> None:
+        self.sort = next_sort(self.sort)
+        self.notify(f"panels sorted by {SORT_WORDS[self.sort]}", timeout=3)
+        await self.apply_narrowing()
+
+    async def action_hide_off(self) -> None:
+        self.hide_off = not self.hide_off
+        self.notify("services that are off: hidden" if self.hide_off else "every service shown", timeout=3)
+        await self.apply_narrowing()
+
     def action_events(self) -> None:
         since = f"since {self._opened_at.astimezone():%H:%M:%S} live, and the engine's hour before"
         self.push_screen(EventsScreen(lambda: timeline_text(self.timeline, list(self.stack.services), self.clock(),
@@ -490,6 +575,8 @@ class SkidApp(App[None]):
         if update.service in self.stack.services:
             self.refresh_panels([update.service])
             self.shells.containers_changed(update.service)
+            if self.narrowing:
+                self.run_worker(self.apply_narrowing, group="narrow", exclusive=True)
             self.panes.follow_in_stack(update.service)  # a service that got a container joins the stack's logs
         self.announce_ooms([update.service])
 
@@ -533,6 +620,8 @@ class SkidApp(App[None]):
     @on(StatsSampled)
     def stats_sampled(self, message: StatsSampled) -> None:
         changed = self.model.apply(message.batch)
+        if self.sort in ("memory", "cpu") and self.dashboard_visible:
+            self.run_worker(self.apply_narrowing, group="narrow", exclusive=True)  # the order follows the numbers
         self.announce_ooms(sorted(changed))
         if not self.dashboard_visible:
             self._stale = True  # the model keeps up; drawing waits until the panels are in view again

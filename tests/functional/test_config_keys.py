@@ -34,7 +34,7 @@ def app_with(project: DemoProject, config_file: Path) -> SkidApp:
 async def test_a_remapped_key_opens_the_logs_and_a_bad_entry_is_said(engine, demo_project: DemoProject, tmp_path):
     demo_project.up("redis", wait=True)
     config = tmp_path / "config.toml"
-    config.write_text('theme = "no-such-theme"\n\n[keys]\n"app.logs" = "o"\n"app.help" = "ctrl+"\n')
+    config.write_text('theme = "no-such-theme"\n\n[keys]\n"app.logs" = "O"\n"app.help" = "ctrl+"\n')
     app = app_with(demo_project, config)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.engine_status.state == "connected"
@@ -46,7 +46,7 @@ async def test_a_remapped_key_opens_the_logs_and_a_bad_entry_is_said(engine, dem
         await pilot.press("l")  # no longer the logs key
         await pilot.pause(0.2)
         assert not app.query(LogPane)
-        await pilot.press("o")
+        await pilot.press("O")
         await wait_until(pilot, lambda: bool(app.query("#pane-logs-redis-body")), 5, "the logs pane")
         pane = app.query_one("#pane-logs-redis-body", LogPane)
         await wait_until(pilot, lambda: len(pane.buffer.lines) > 0, 15, "redis's log lines")
@@ -65,15 +65,15 @@ def test_cli_reports_a_bad_config_in_one_line_and_lists_the_keys(tmp_path: Path)
     home = tmp_path / "xdg"
     (home / "skid-tui").mkdir(parents=True)
     file = home / "skid-tui" / "config.toml"
-    file.write_text('[keys]\n"app.logs" = "o"\n"app.nope" = "x"\n')
+    file.write_text('[keys]\n"app.logs" = "O"\n"app.nope" = "x"\n')
     bad = skid("check", config_home=home)
     assert bad.returncode == 2 and bad.stdout == "", bad.stdout
     assert bad.stderr == f"{file}:3: unknown binding id 'app.nope' (`skid keys` lists them)\n", bad.stderr
 
-    file.write_text('[keys]\n"app.logs" = "o"\n')
+    file.write_text('[keys]\n"app.logs" = "O"\n')
     keys = skid("keys", config_home=home)
     assert keys.returncode == 0, keys.stderr
     row = next(line for line in keys.stdout.splitlines() if line.startswith("app.logs"))
-    assert row.split()[:2] == ["app.logs", "o"] and "(yours)" in row
+    assert row.split()[:2] == ["app.logs", "O"] and "(yours)" in row
     assert any(line.split()[:2] == ["app.shell", "s"] for line in keys.stdout.splitlines())
     assert skid("check", config_home=home).returncode == 0

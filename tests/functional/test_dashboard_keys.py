@@ -39,7 +39,7 @@ async def test_help_opens_and_closes():
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         keys = {k for _, rows in app.screen.sections for k, _ in rows}
-        assert {"q", "?", "ctrl+p", "up, k", "down, j", "left", "right", "home", "end"} <= keys
+        assert {"q", "?", "ctrl-p", "up, k", "down, j", "left", "right", "home", "end"} <= keys
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 

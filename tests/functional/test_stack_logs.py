@@ -56,7 +56,13 @@ async def test_the_stack_pane_merges_two_services_in_time_order(chatty_project: 
         await pilot.press("A")
         await pilot.pause()
         pane = app.query_one("#pane-stack-all-body", LogPane)
-        await wait_until(pilot, lambda: "two | two-6" in texts(pane), 20, "every line of both")
+        try:
+            await wait_until(pilot, lambda: "two | two-6" in texts(pane), 30, "every line of both")
+        except AssertionError:
+            merger = app.panes.merger
+            raise AssertionError((texts(pane), merger and (merger._expected, merger._heard, merger._released,
+                                                           {s: len(v) for s, v in merger._pending.items()}),
+                                  {k: f.via for k, f in app.panes.followers.items()})) from None
         lines = [line for line in pane.buffer.lines if line.ts]
         assert [ts_key(line.ts) for line in lines] == sorted(ts_key(line.ts) for line in lines)
         shown = [t for t in texts(pane) if "-" in t]

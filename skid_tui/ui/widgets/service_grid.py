@@ -200,6 +200,38 @@ class ServiceGrid(Widget, can_focus=False):
                 await self._grid.remove_children(leaving)
         self.post_message(self.Scrolled())
 
+    async def set_services(self, services: Sequence[str]) -> None:
+        """Show these services in this order (a filter or a sort): panels are kept, moved or mounted, never
+        rebuilt; the selection stays on its service while it is shown, and stays in view."""
+        if list(services) == self.services:
+            return
+        selected = self.services[self._cursor] if self.services else None
+        self.services = list(services)
+        self._index = {name: i for i, name in enumerate(self.services)}
+        self._cursor = self._index.get(selected, 0) if selected is not None else 0
+        n = len(self.services)
+        wanted = (0, n) if n <= MOUNT_ALL else self._view_window()
+        new = self.services[slice(*wanted)]
+        staying = set(new)
+        leaving = [self._mounted.pop(name) for name in list(self._mounted) if name not in staying]
+        self._window = wanted
+        async with self.batch():
+            if leaving:
+                await self._grid.remove_children(leaving)
+            missing = [name for name in new if name not in self._mounted]
+            if missing:
+                await self._grid.mount_all([self._panel(name) for name in missing])
+            for at, name in enumerate(new):
+                panel = self._mounted[name]
+                if self._grid.children[at] is not panel:
+                    self._grid.move_child(panel, before=at)
+            self._layout_spacers()
+        if self.services:
+            self._scroll_to_row(self._cursor // self._columns)
+            self._focus_cursor()
+        self.post_message(self.Scrolled())
+        self._follow()
+
     def visible_or_first(self) -> ServicePanel:
         visible = self.visible_panels()
         return visible[0] if visible else next(iter(self._mounted.values()))
