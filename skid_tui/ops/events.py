@@ -416,6 +416,7 @@ def past_events(engine: Engine, project: str, since: datetime, until: datetime) 
 
 
 PAST = timedelta(hours=1)  # what the timeline reads from the engine when it opens: the last hour
+UNTIL_AHEAD = timedelta(seconds=2)
 
 
 def recent_events(candidates: Callable[[], list[EngineCandidate]], project: str, now: datetime,
@@ -426,7 +427,10 @@ def recent_events(candidates: Callable[[], list[EngineCandidate]], project: str,
     except ENGINE_ERRORS as exc:
         return [], f"no engine: {describe_error(exc)}"
     try:
-        return past_events(engine, project, now - past, now), ""
+        # `until` a little ahead: Podman 4.3 answers an `until` that has passed by the time it reads it with
+        # nothing at all. The engine ends the stream at `until`; the few live events both give are the same
+        # event twice, which the timeline keeps once.
+        return past_events(engine, project, now - past, now + UNTIL_AHEAD), ""
     except ENGINE_ERRORS as exc:
         return [], f"the engine's past events could not be read: {describe_error(exc)}"
     finally:

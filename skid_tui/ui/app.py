@@ -192,6 +192,7 @@ class SkidApp(App[None]):
         self.hide_off = False  # `H`
         self.crash_loops: set[str] = set()
         self._past_events_read = False
+        self.past_events_in = False  # the engine's last hour is in the timeline
         self._opened_at = utc_now()
         self.stack = stack
         self.clock = clock
@@ -472,11 +473,12 @@ class SkidApp(App[None]):
         events, why = recent_events(self.candidates, self.stack.project, self.clock())
         if why:
             self.call_from_thread(self.say, f"events: {why}")
-        self.post_message(EventsArrived(events))
+        self.post_message(EventsArrived(events, past=True))
 
     @on(EventsArrived)
     def events_arrived(self, message: EventsArrived) -> None:
         self.timeline.extend(message.events)
+        self.past_events_in = self.past_events_in or message.past
         self.check_crash_loops()
         if isinstance(self.screen, EventsScreen):
             self.screen.refresh_timeline()

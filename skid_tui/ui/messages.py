@@ -31,9 +31,10 @@ class ServiceContainersChanged(Message):
 class EventsArrived(Message):
     """Project events for the timeline: one live from the watcher, or the past hour's from the engine."""
 
-    def __init__(self, events: list[ProjectEvent]) -> None:
+    def __init__(self, events: list[ProjectEvent], past: bool = False) -> None:
         super().__init__()
         self.events = events
+        self.past = past  # the engine's last hour, read once the dashboard connected
 
 
 class StatsSampled(Message):

@@ -57,7 +57,7 @@ async def test_a_crash_loop_is_flagged_and_the_timeline_says_what_happened(engin
     app = SkidApp(stack, profile, engine_candidates, retry_interval=0.5, model=LiveModel(stack, profile, peaks=None))
     async with app.run_test(size=(160, 50)) as pilot:
         await wait_until(pilot, lambda: app.engine_status.state == "connected", 15, "the engine")
-        await wait_until(pilot, lambda: "flaky" in app.crash_loops, 60, "the crash loop")
+        await wait_until(pilot, lambda: "flaky" in app.crash_loops and app.past_events_in, 60, "the crash loop")
         panel = app.query_one("#svc-flaky", ServicePanel)
         assert panel.view.crash_loop and panel.view.tone == "bad"
         assert not app.query_one("#svc-steady", ServicePanel).view.crash_loop
