@@ -76,6 +76,7 @@ from skid_tui.ui.widgets.service_grid import ServiceGrid
 from skid_tui.ui.widgets.service_panel import ServicePanel
 
 Clock = Callable[[], datetime]
+PAST_EVENTS_AFTER = 3.0  # seconds after connecting: the engine's past hour of events is read then
 OOM_NEWS = timedelta(minutes=1)  # an OOM kill older than this when skid learns of it gets no notification
 
 
@@ -460,9 +461,12 @@ class SkidApp(App[None]):
         if previous != message.status.state and message.status.state == "connected" and previous == "lost":
             self.notify("engine back: panels are live again", timeout=4)
         if message.status.state == "connected" and not self._past_events_read:
+            # Not now: the first paint is being made, and on the API path one more engine call at this moment
+            # can push the first readings past the engine's next stats tick (a second later). Nobody needs the
+            # past hour in the first seconds.
             self._past_events_read = True
-            self.run_worker(self._read_past_events, thread=True, group="events", name="past-events",
-                            exit_on_error=False)
+            self.set_timer(PAST_EVENTS_AFTER, lambda: self.run_worker(
+                self._read_past_events, thread=True, group="events", name="past-events", exit_on_error=False))
         self.refresh_panels(self.service_order)
         self._check_first_paint()  # the first samples may have come before the engine said "connected"
 
@@ -639,8 +643,10 @@ class SkidApp(App[None]):
         except NoMatches:
             return  # a sample that arrived while the app closes: nothing left to draw
         self._offscreen |= running - in_view
-        if in_view:  # (none before the first layout: that is not "nothing on screen")
-            # Streams only for what is on screen, when the engine's stats are streamed (the costly path).
+        if in_view and self.first_paint_at is not None:
+            # Streams only for what is on screen, when the engine's stats are streamed (the costly path). Not
+            # before the first paint: until the first layout the grid's view is a guess (a row or none), and a
+            # stream closed and opened again waits for the engine's next stats tick, a second later.
             self.watcher.focus({c.id for s in in_view for c in self.containers.get(s, ())})
         self.refresh_panels([s for s in self.service_order if s in in_view and (s in running or s in self._offscreen)])
         self._offscreen -= in_view
