@@ -165,6 +165,12 @@ async def press_and_time(app: SkidApp, key: str, effect, what: str) -> float:
     return time.perf_counter() - started
 
 
+# A key's effect while a search scans 1 MB lines in its thread. Loose on purpose: a loaded 2-core CI machine
+# once took 304 ms (the bound was 250), and what the test is for is a search that holds the
+# event loop, which takes seconds here. (Speed targets are the benchmarks'.)
+KEY_LATENCY = 1.0
+
+
 def search_workers(app: SkidApp, view: LogView) -> list:
     return [w for w in app.workers if w.group == "search" and w.node is view]
 
@@ -189,20 +195,20 @@ async def test_a_search_over_long_lines_keeps_keys_quick_and_typing_cancels_it(h
 
         latency = await press_and_time(app, "z", lambda: box.value == pattern + "z" and view.searching is not None
                                        and view.searching.text == pattern + "z", "the keystroke's search")
-        assert latency < 0.25, f"{latency * 1000:.0f} ms from a keystroke to its search"
+        assert latency < KEY_LATENCY, f"{latency * 1000:.0f} ms from a keystroke to its search"
         assert running.is_cancelled
         await wait_until(pilot, lambda: running.state == WorkerState.CANCELLED, 2, "the old search's thread to end")
 
         latency = await press_and_time(app, "backspace", lambda: view.searching is not None
                                        and view.searching.text == pattern, "the search again")
-        assert latency < 0.25, f"{latency * 1000:.0f} ms from backspace to its search"
+        assert latency < KEY_LATENCY, f"{latency * 1000:.0f} ms from backspace to its search"
         # Enter closes the box; the search goes on, and keys in the view stay quick.
         latency = await press_and_time(app, "enter", lambda: view.has_focus, "the view's focus")
-        assert latency < 0.25, f"{latency * 1000:.0f} ms from enter to its effect"
+        assert latency < KEY_LATENCY, f"{latency * 1000:.0f} ms from enter to its effect"
         for key in ("T", "T", "space", "space"):
             before = (view.timestamps, view.following)
             latency = await press_and_time(app, key, lambda b=before: (view.timestamps, view.following) != b, key)
-            assert latency < 0.25, f"{latency * 1000:.0f} ms from {key} to its effect during the search"
+            assert latency < KEY_LATENCY, f"{latency * 1000:.0f} ms from {key} to its effect during the search"
         assert view.searching is not None, "the search ended before the keys were timed: not a test of them"
         await wait_until(pilot, lambda: view.searching is None, 20, "the search to finish")
         status = str(pane.query_one(".log-status", Static).render())
