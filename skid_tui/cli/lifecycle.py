@@ -397,6 +397,20 @@ def cmd_toggle(stack: Stack, options: Options, service: str, compose_cmd: str | 
     return compose.finish()
 
 
+def checked_fit(stack: Stack, options: Options, profile: Profile | None, name: str, out: Console) -> StartCheck | None:
+    """Whether the service's maximum fits in the engine's free memory now, said on `out` (`skid llm on`, a
+    service `skid shell` starts first); None when no engine gave the numbers."""
+    model = sample(stack, options, profile)
+    free = model.engine_free() if model is not None else None
+    if model is None or free is None:
+        return None
+    check = start_check(stack, name, free=free, used=model.used_by_service(), active=model.profile,
+                        idle=model.idle_services())
+    for line in fit_report(check):
+        out.print(line, soft_wrap=True)
+    return check
+
+
 def fit_report(check: StartCheck) -> list[Text]:
     """What `skid llm on` says about memory: what it needs, what is free, and what to stop when short."""
     need, free = format_bytes(check.need), format_bytes(check.free)
@@ -435,15 +449,10 @@ def cmd_llm(  # noqa: PLR0917 (the argparse handler passes them in this order)
         out.print(Text(f"{name} already runs", style="dim"))
         compose.operation(Kind.START, [name])
     else:
-        model = sample(stack, options, profile)
-        free = model.engine_free() if model is not None else None
-        if model is None or free is None:
+        check = checked_fit(stack, options, profile, name, out)
+        if check is None:
             _say(f"no container engine answered: cannot check whether {name} fits, nor start it")
             return EXIT_FAILED
-        check = start_check(stack, name, free=free, used=model.used_by_service(), active=model.profile,
-                            idle=model.idle_services())
-        for line in fit_report(check):
-            out.print(line, soft_wrap=True)
         if not check.fits and not force:
             _say(f"{name} does not fit: it needs {format_bytes(check.need)}, {format_bytes(check.free)} is free "
                  f"(stop what is named above, or pass --force to start it anyway)")

@@ -15,12 +15,10 @@ from skid_tui.cli.lifecycle import (
     _running,
     _say,
     check_services,
-    fit_report,
-    sample,
+    checked_fit,
 )
 from skid_tui.cli.output import SafeConsole
 from skid_tui.engine.client import Engine
-from skid_tui.model.planning import start_check
 from skid_tui.ops.config import Options
 from skid_tui.ops.operations import Kind
 from skid_tui.ops.shell import Session, ShellError, plan_shell
@@ -57,15 +55,10 @@ def cmd_shell(stack: Stack, options: Options, service: str, command: list[str], 
 
 def _start_first(stack: Stack, options: Options, name: str, force: bool, out: Console, *, engine: Engine) -> int:
     """The service is started as `skid llm on` starts the LLM: when its maximum fits (or --force)."""
-    model = sample(stack, options, _active(stack, options))
-    free = model.engine_free() if model is not None else None
-    if model is None or free is None:
+    check = checked_fit(stack, options, _active(stack, options), name, out)
+    if check is None:
         _say(f"{name} is not running and the engine's free memory is unknown: start it with `skid up {name}`")
         return EXIT_FAILED
-    check = start_check(stack, name, free=free, used=model.used_by_service(), active=model.profile,
-                        idle=model.idle_services())
-    for line in fit_report(check):
-        out.print(line, soft_wrap=True)
     if not check.fits and not force:
         _say(f"{name} is not running and does not fit: it needs {format_bytes(check.need)}, "
              f"{format_bytes(check.free)} is free (pass --force to start it anyway)")

@@ -29,6 +29,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from skid_tui.stack.sizes import parse_duration as compose_duration
+
 SETTINGS = ("theme", "refresh", "stats", "compose", "profile", "idle_stop", "mouse", "keys")
 STATS_MODES = ("auto", "cgroup", "api", "agent")
 REFRESH_RANGE = (0.5, 10.0)
@@ -60,9 +62,6 @@ KEY_ALIASES = {"ctrl+i": "tab", "ctrl+m": "enter"}
 SHARED_SCOPES = {"panel": "app"}
 
 _OFF_WORDS = frozenset({"0", "off", "never"})
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION_PART = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd])")
-_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _TOML_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -119,25 +118,15 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def parse_duration(text: str) -> float | None:
-    """Seconds in "90s", "10m", "1h", "1h30m" or a plain number of seconds; None for "0", "off", "never".
-
-    Raises ValueError for anything else (negative numbers included).
-    """
+    """Seconds in "90s", "10m", "1h", "1h30m" or a plain number of seconds (compose's durations, read by
+    stack.sizes, in any case); None for "0", "off", "never". Raises ValueError for anything else."""
     s = text.strip().lower()
-    if not s:
-        raise ValueError("an empty duration (expected e.g. 90s, 10m, 1h or off)")
     if s in _OFF_WORDS:
         return None
-    if _PLAIN_NUMBER.fullmatch(s):
-        seconds = float(s)
-    else:
-        pos, seconds = 0, 0.0
-        while pos < len(s):
-            m = _DURATION_PART.match(s, pos)
-            if not m:
-                raise ValueError(f"not a duration: {text!r} (expected e.g. 90s, 10m, 1h or off)")
-            seconds += float(m.group(1)) * _UNITS[m.group(2)]
-            pos = m.end()
+    try:
+        seconds = compose_duration(s)
+    except ValueError:
+        raise ValueError(f"not a duration: {text!r} (expected e.g. 90s, 10m, 1h or off)") from None
     return seconds or None  # "0s" is as off as "0"
 
 

@@ -556,8 +556,8 @@ class SkidApp(App[None]):
         self.narrow_query = field.value.strip()
         await self.apply_narrowing()
         grid = self._part(ServiceGrid)
-        if grid.services:
-            grid.go_to(grid.services[grid._cursor] if grid._cursor < len(grid.services) else grid.services[0])
+        if grid.selected is not None:
+            grid.go_to(grid.selected)
 
     async def action_sort(self) -> None:
         self.sort = next_sort(self.sort)

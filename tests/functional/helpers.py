@@ -6,7 +6,9 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from rich.console import Console
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from skid_tui.engine.client import Engine
 from skid_tui.engine.containers import read_project, service_containers
@@ -42,3 +44,10 @@ async def wait_engine(engine: Engine, project: str, service: str, health: str, t
         raise AssertionError(f"the engine never said {service} is {health} within {timeout} s")
 
     return await asyncio.to_thread(poll)
+
+
+def static_text(static: Static, width: int = 160) -> str:
+    """What a Static shows, as plain text (its content rendered without colour)."""
+    console = Console(width=width, record=True, color_system=None)
+    console.print(static.content)
+    return console.export_text()

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from rich.console import Console
 from textual.widgets import Static
 
 from skid_tui.engine.discovery import engine_candidates
@@ -21,7 +20,7 @@ from skid_tui.ui.app import SkidApp
 from skid_tui.ui.screens.events import EventsScreen
 from skid_tui.ui.widgets.service_panel import ServicePanel
 from tests.conftest import DemoProject
-from tests.functional.helpers import wait_until
+from tests.functional.helpers import static_text, wait_until
 
 
 @pytest.fixture
@@ -35,12 +34,6 @@ def looping_project(engine, compose_bin: str, tmp_path: Path) -> Iterator[DemoPr
     project = DemoProject(compose_bin, f"skidloop-{uuid.uuid4().hex[:8]}", file)
     yield project
     project.down()
-
-
-def plain(static: Static) -> str:
-    console = Console(width=120, record=True, color_system=None)
-    console.print(static.content)
-    return console.export_text()
 
 
 async def test_a_crash_loop_is_flagged_and_the_timeline_says_what_happened(engine, looping_project: DemoProject):
@@ -66,7 +59,7 @@ async def test_a_crash_loop_is_flagged_and_the_timeline_says_what_happened(engin
         app.query_one("#svc-steady").focus()
         await pilot.press("e")
         await wait_until(pilot, lambda: isinstance(app.screen, EventsScreen), 5, "the events screen")
-        text = plain(app.screen.query_one("#events-text", Static))
+        text = static_text(app.screen.query_one("#events-text", Static), width=120)
         assert "(crash loop)" in text and "flaky died (exit 3)" in text and "steady started" in text, text
         lines = [line for line in text.splitlines() if line[:4].isdigit()]
         assert [line[:19] for line in lines] == sorted((line[:19] for line in lines), reverse=True), lines

@@ -9,23 +9,19 @@ import json
 import subprocess
 import sys
 
-from rich.console import Console
 from textual.widgets import Static
 
 from skid_tui.engine.client import Engine
 from skid_tui.ui.screens.inspect import InspectScreen
 from tests.conftest import DEMO, PROFILES, DemoProject
-from tests.functional.helpers import wait_until
+from tests.functional.helpers import static_text, wait_until
 from tests.functional.test_lifecycle_dashboard import SIZE, app_for, connected, select
 
 PASSWORD = "skid-demo-minio"
 
 
 def shown(screen: InspectScreen) -> str:
-    body = screen.query_one("#inspect-text", Static).content
-    console = Console(width=160, record=True, color_system=None)
-    console.print(body)
-    return console.export_text()
+    return static_text(screen.query_one("#inspect-text", Static))
 
 
 async def test_inspect_screen_masks_the_password_until_asked(engine: Engine, demo_project: DemoProject):

@@ -232,6 +232,11 @@ class ServiceGrid(Widget, can_focus=False):
         self.post_message(self.Scrolled())
         self._follow()
 
+    @property
+    def selected(self) -> str | None:
+        """The selected service (its panel has the focus once mounted); None when no panel is shown."""
+        return self.services[self._cursor] if self.services else None
+
     def visible_or_first(self) -> ServicePanel:
         visible = self.visible_panels()
         return visible[0] if visible else next(iter(self._mounted.values()))
