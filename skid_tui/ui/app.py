@@ -541,7 +541,7 @@ class SkidApp(App[None]):
     def action_filter(self) -> None:
         field = self.query_one("#panel-filter", PanelFilter)
         field.display = True
-        field.focus()
+        self.screen.set_focus(field)  # at once: the keys already routed to the panel follow (ServicePanel.on_key)
 
     @on(Input.Changed, "#panel-filter")
     async def filter_typed(self, event: Input.Changed) -> None:

@@ -10,11 +10,13 @@ from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.css.tokenize import IDENTIFIER
 from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
+from textual.widgets import Input
 
 from skid_tui.present import HEALTH_STYLE, STATE_STYLE
 from skid_tui.safe_text import visible
@@ -218,6 +220,16 @@ class ServicePanel(Widget, can_focus=True):
     """
 
     DEFAULT_CLASSES = "service-panel"
+
+    def on_key(self, event: events.Key) -> None:
+        # Keys that came with `/` in one read (typed fast, pasted) were routed here before the filter took the
+        # focus: they are the filter's ("/red" filters on "red"; it must not restart the service and open the
+        # events). Handed to the input that has the focus now, never to this panel's keys.
+        focused = self.screen.focused
+        if isinstance(focused, Input) and focused is not self:
+            event.stop()
+            event.prevent_default()
+            focused.post_message(events.Key(event.key, event.character))
 
     def __init__(self, view: ServiceView) -> None:
         super().__init__(id=panel_id(view.name))
