@@ -34,6 +34,7 @@ PID_LABEL = "org.skid-tui.agent.pid"
 IMAGES = ("busybox:latest", "skid-demo/base:latest")
 ANSWER_TIMEOUT = 5.0  # seconds to wait for a reading before the agent counts as gone
 START_TIMEOUT = 20.0
+REMOVE_WAIT = 3.0  # seconds stop() waits for an auto-remove already under way
 MEMORY_LIMIT = 32 * 1024 * 1024  # awk reading a few hundred small files a second needs a few MB
 
 # The agent's program. Each input line asks for one reading ("scan" first looks for containers again); each
@@ -260,6 +261,27 @@ class StatsAgent:
             with contextlib.suppress(OSError):
                 sock.close()
         cid, self.container_id = self.container_id, None
-        if cid is not None:
-            with contextlib.suppress(*ENGINE_ERRORS):
-                self.engine.api.remove_container(cid, force=True)
+        if cid is None:
+            return
+        try:
+            self.engine.api.remove_container(cid, force=True)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            # 409: closing stdin ended awk and the engine's auto-remove got there first; wait for it, briefly,
+            # so that "stopped" means "gone" for whoever looks next (the next skid, a test, `docker ps -a`).
+            if exc.status_code == 409:
+                self._wait_gone(cid, REMOVE_WAIT)
+        except ENGINE_ERRORS:
+            pass
+
+    def _wait_gone(self, cid: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.engine.api.inspect_container(cid)
+            except docker.errors.NotFound:
+                return
+            except ENGINE_ERRORS:
+                return
+            time.sleep(0.05)
