@@ -64,7 +64,8 @@ bench: install
 	$(NEED_TMUX) && scripts/engine.sh up && \
 	DOCKER_HOST=$(ENGINE_HOST) $(BIN)/python benchmarks/stats_bench.py $(BENCH_ARGS) && \
 	DOCKER_HOST=$(ENGINE_HOST) $(BIN)/python benchmarks/log_bench.py $(LOG_BENCH_ARGS) && \
-	$(BIN)/python benchmarks/check_bench.py $(if $(findstring --quick,$(BENCH_ARGS)),--runs 3 --no-write)
+	$(BIN)/python benchmarks/check_bench.py $(if $(findstring --quick,$(BENCH_ARGS)),--runs 3 --no-write) && \
+	$(BIN)/python benchmarks/history_bench.py $(if $(findstring --quick,$(BENCH_ARGS)),--runs 3 --no-write)
 
 ## bench-check: what loading a stack costs (`skid check`, beside `docker-compose config`); no engine needed
 bench-check: install

@@ -11,6 +11,8 @@ TERM_SIZE with a client attached on a pseudo-terminal that is read as a terminal
   skid-api      the dashboard, stats from the Engine API (streams for the panels in view)
   skid-agent    the dashboard, stats from the agent container (--stats agent)
   skid-still    the dashboard on the cgroup path with every container paused: nothing changes
+  skid-history  the dashboard on the cgroup path writing its history database (the others write none):
+                beside skid-cgroup, what keeping history costs
 
 Each phase measures, over the same window: the client's process tree (psutil; on the agent path its
 agent's process too), the terminal (the tmux server and client), the engine's processes (dockerd, its
@@ -63,10 +65,11 @@ IDLE_COMMAND = "sleep 2147483647"
 # A real idle service: 8 MiB held in /dev/shm, a wake-up a second. No healthcheck: its execs cost the
 # engine CPU that has nothing to do with stats.
 WORKLOAD = "dd if=/dev/zero of=/dev/shm/m bs=1M count=8 2>/dev/null; while :; do sleep 1; done"
-PHASES = ("idle", "docker-stats", "skid-cgroup", "skid-api", "skid-agent", "skid-still")
+PHASES = ("idle", "docker-stats", "skid-cgroup", "skid-api", "skid-agent", "skid-still", "skid-history")
 SKID_PHASES = ("skid-cgroup", "skid-api", "skid-agent")  # the three paths, with targets
 SOAK_PHASES = SKID_PHASES
-PHASE_STATS = {"skid-cgroup": "cgroup", "skid-api": "api", "skid-agent": "agent", "skid-still": "cgroup"}
+PHASE_STATS = {"skid-cgroup": "cgroup", "skid-api": "api", "skid-agent": "agent", "skid-still": "cgroup",
+               "skid-history": "cgroup"}
 LABELS = {
     "idle": "idle baseline",
     "docker-stats": "`docker stats`",
@@ -74,12 +77,14 @@ LABELS = {
     "skid-api": "skid, Engine API path",
     "skid-agent": "skid, stats agent",
     "skid-still": "skid, cgroup path, nothing changing (containers paused)",
+    "skid-history": "skid, cgroup path, writing history",
 }
 # Total CPU as a ratio to `docker stats`, by N (the key None: every N).
 TARGET_RATIO = {"skid-cgroup": {8: 0.2, 50: 0.1}, "skid-agent": {None: 0.5}, "skid-api": {None: 1.0}}
 TARGET_RSS_GROWTH_MB = 5.0
 TARGET_RSS_MB = 80.0
 TARGET_FIRST_PAINT_S = 1.0
+TARGET_HISTORY_SHARE = 0.05  # what writing history may add to the dashboard's own CPU
 ATTEMPTS = 3  # runs of a phase before the benchmark gives up on it
 
 
@@ -122,7 +127,13 @@ def run_dashboard(args: argparse.Namespace) -> int:
     from skid_tui.ui.app import SkidApp
 
     imported_at = time.monotonic()
-    app = SkidApp(stack, stack.profiles["default"], engine_candidates, stats=args.stats, early=early)
+    history = None
+    if args.history:
+        from skid_tui.model.history import HistoryRecorder, HistoryStore
+
+        history = HistoryRecorder(HistoryStore(Path(args.history)))
+    app = SkidApp(stack, stack.profiles["default"], engine_candidates, stats=args.stats, early=early,
+                  history=history)
     profiler = None
 
     async def pilot(_pilot: Any) -> None:
@@ -651,7 +662,7 @@ class Bench:
         self.term.clear()
 
     def spawn_dashboard(self, window: str, compose: Path, stats: str, *, cprofile: Path | None = None,
-                        tag: str = "skid") -> "Dashboard":
+                        tag: str = "skid", history: Path | None = None) -> "Dashboard":
         report = self.workdir / f"{tag}-{window}.report"
         control = self.workdir / f"{tag}-{window}.control"
         for fifo in (report, control):
@@ -670,13 +681,17 @@ class Bench:
                 "--paint-timeout", str(self.args.paint_timeout), "--steady-timeout", str(self.args.steady_timeout)]
         if cprofile is not None:
             argv += ["--cprofile", str(cprofile)]
+        if history is not None:
+            argv += ["--history", str(history)]
         spawned_at = time.monotonic()
         client = self.term.start(window, argv)  # Textual draws on stderr: nothing redirected
         return Dashboard(client, spawned_at, report_fd=report_fd, control_fd=control_fd, err_path=err_path,
                          screen=lambda: self.term.capture(window))
 
     def run_skid(self, res: Result, *, stats: str) -> None:
-        d = self.spawn_dashboard(MAIN, self.workdir / f"compose-{res.n}.yml", stats, tag=res.phase)
+        # One database for every history phase of a run: the later ones write into a filled one, as a user's does.
+        history = self.workdir / "history.sqlite3" if res.phase == "skid-history" else None
+        d = self.spawn_dashboard(MAIN, self.workdir / f"compose-{res.n}.yml", stats, tag=res.phase, history=history)
         try:
             ready = d.read(self.args.paint_timeout + 30)
             if ready is None or ready.get("kind") != "ready":
@@ -1088,6 +1103,10 @@ def startup_table(results: list[Result], n: int) -> list[str]:
     return lines
 
 
+def window_of(results: list[Result]) -> float:
+    return results[0].window_s if results else 0.0
+
+
 def ratio_target(phase: str, n: int) -> float | None:
     limits = TARGET_RATIO.get(phase, {})
     return limits.get(n, limits.get(None))
@@ -1109,6 +1128,16 @@ def targets(results: list[Result], ns: list[int], phases: tuple[str, ...], soaks
                          + ("" if ok else f", {(s['ratio'] / limit - 1) * 100:.0f}% over")
                          + (f"; {sum(x > limit for x in ratios)} of {len(ratios)} rounds over"
                             if ok and max(ratios) > limit else ""))
+    for n in ns:
+        base = next((x for x in summary(results, n, phases) if x["phase"] == "skid-cgroup"), None)
+        hist = next((x for x in summary(results, n, phases) if x["phase"] == "skid-history"), None)
+        if base and hist and base["client"] and hist["client"] is not None:
+            extra = hist["client"] - base["client"]
+            share = extra / base["client"]
+            ok = share < TARGET_HISTORY_SHARE
+            lines.append(f"- Writing history, N = {n}: **{extra:+.3f} CPU-s** per {window_of(results):g} s window "
+                         f"({share:+.1%} of the dashboard's own {base['client']:.3f} CPU-s, medians side by "
+                         f"side; target under {TARGET_HISTORY_SHARE:.0%}): **{'met' if ok else 'not met'}**")
     small, big = min(ns), max(ns)
     for phase in SKID_PHASES:
         rows = [r for r in results if r.n == small and r.phase == phase and r.first_paint_spawn_s is not None]
@@ -1417,6 +1446,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--control", help=argparse.SUPPRESS)
     ap.add_argument("--errors", help=argparse.SUPPRESS)
     ap.add_argument("--cprofile", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--history", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--phases", default=None, help="only these phases, comma-separated (default: all of them)")
     args = ap.parse_args(argv)
     if args.run_dashboard:
         return args
@@ -1426,6 +1457,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error(f"--n: comma-separated counts, not {args.n!r}")
     if not args.ns or min(args.ns) < 1 or max(args.ns) > 99:
         ap.error("--n: counts from 1 to 99")
+    if args.phases:
+        args.phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
+        unknown = set(args.phases) - set(PHASES)
+        if unknown:
+            ap.error(f"--phases: unknown {', '.join(sorted(unknown))} (expected some of: {', '.join(PHASES)})")
+    else:
+        args.phases = PHASES
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.window = args.window or (6.0 if args.quick else 30.0)
     if args.soak is None:
@@ -1490,7 +1528,7 @@ def main(argv: list[str] | None = None) -> int:
     # A TERM (make interrupted, a CI timeout) unwinds like Ctrl-C, so the containers are removed.
     signal.signal(signal.SIGTERM, _interrupt)
     machine = machine_info(api)
-    phases = PHASES
+    phases = args.phases
     workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="skid-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:

@@ -7,10 +7,13 @@ alone; uses Textual's own screenshot support through a headless run of the real 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
+import random
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,6 +22,8 @@ sys.path.insert(0, str(REPO))
 
 from skid_tui.engine.discovery import EngineCandidate, engine_candidates  # noqa: E402
 from skid_tui.model import LiveModel  # noqa: E402
+from skid_tui.model.history import HistoryRecorder, HistoryStore  # noqa: E402
+from skid_tui.model.series import Mark, Reading  # noqa: E402
 from skid_tui.stack import load_stack  # noqa: E402
 from skid_tui.ui.app import SkidApp  # noqa: E402
 from skid_tui.ui.widgets.service_panel import ServicePanel  # noqa: E402
@@ -47,10 +52,38 @@ async def wait_for(pilot, predicate, timeout: float) -> None:  # noqa: ANN001
         await pilot.pause(0.1)
 
 
+def seed_week(store: HistoryStore, service: str) -> None:
+    """A synthetic week for one service, so the history view has days to show: a working day's swell, one
+    afternoon that ran into the limit (an OOM kill, then a restart). Said so in the README's caption."""
+    rng = random.Random(7)
+    now = time.time()
+    cid = "seed" + "0" * 60
+    readings = []
+    for k in range(7 * 24 * 60):
+        t = now - 7 * 86400 + k * 60
+        hour = time.localtime(t).tm_hour
+        work = 1.0 if 9 <= hour < 18 else 0.0
+        mem = (150 + 90 * work + 25 * math.sin(k / 37)) * 2**20 + rng.randrange(12 * 2**20)
+        if 3 * 86400 < now - t < 3 * 86400 + 2400:  # the afternoon it ran away
+            mem = min(512 * 2**20, mem + (2400 - (now - t - 3 * 86400)) * 2**20 / 5)
+        cpu = (4 + 18 * work) * rng.uniform(0.5, 1.5)
+        readings.append(Reading(PROJECT, service, cid, t, int(mem), cpu, 2e4, 1e4, 12))
+    kill = now - 3 * 86400
+    marks = [Mark(PROJECT, service, cid, kill, "oom", "seed-oom"),
+             Mark(PROJECT, service, cid, now - 7 * 86400, "start", "s0"),
+             Mark(PROJECT, service, cid, kill + 5, "start", "s1")]
+    store.write(readings, marks)
+
+
 async def shoot() -> None:
     stack = load_stack([str(DEMO)], REPO / "profiles", project_name=PROJECT)
     model = LiveModel(stack, stack.profiles["app"], peaks=None)  # no peaks from the user's state dir
-    app = SkidApp(stack, stack.profiles["app"], engine_candidates, model=model)
+    store = HistoryStore(Path(tempfile.mkdtemp(prefix="skid-shots-")) / "history.sqlite3")
+    store.open()
+    seed_week(store, "api")
+    recorder = HistoryRecorder(store)
+    model.history = recorder
+    app = SkidApp(stack, stack.profiles["app"], engine_candidates, model=model, history=recorder)
     async with app.run_test(size=SIZE) as pilot:
         def settled() -> bool:
             views = {p.service: p.view for p in app.query(ServicePanel)}
@@ -89,6 +122,14 @@ async def shoot() -> None:
         await pilot.press("e")
         await pilot.pause(0.5)
         app.save_screenshot("events.svg", str(OUT))
+        await pilot.press("escape")
+        # A week of api's history (seeded) at the end of which the live readings of this run come in.
+        app.query_one("#svc-api", ServicePanel).focus()
+        await pilot.press("h", "3")
+        await wait_for(pilot, lambda: "last week" in str(app.screen.query_one("#history-numbers").render())
+                       or "p95" in str(app.screen.query_one("#history-numbers").render()), 15)
+        await pilot.pause(0.5)
+        app.save_screenshot("history.svg", str(OUT))
         await pilot.press("escape")
         app.query_one("#svc-llm-advisor", ServicePanel).focus()
         await pilot.press("L")
@@ -135,7 +176,7 @@ def main() -> None:
         # This project exists only for the screenshots: its containers and volumes go with it.
         compose("--profile", "all", "down", "-v", "-t", "1")
     for name in ("dashboard.svg", "help.svg", "profiles.svg", "inspect.svg", "stack-logs.svg", "events.svg",
-                 "llm-loading.svg", "llm-ready.svg", "build.svg",
+                 "history.svg", "llm-loading.svg", "llm-ready.svg", "build.svg",
                  "tests-picker.svg", "test-run.svg", "no-engine.svg"):
         print(f"screenshots: wrote {OUT / name}")
 

@@ -10,6 +10,7 @@ from skid_tui.engine.watcher import EarlyWatch
 from skid_tui.model import statefile
 from skid_tui.model.active import remembered_profile
 from skid_tui.ops.config import Options, active_profile
+from skid_tui.ops.sample import history_recorder
 from skid_tui.ops.userconfig import ConfigIssue, UserConfig
 from skid_tui.stack import Stack
 
@@ -28,7 +29,7 @@ def cmd_dashboard(stack: Stack, options: Options, config: UserConfig | None = No
         statefile.set_warning_handler(None)  # state-file warnings wait for the app: a notification, not stderr
         profile = active_profile(stack, options.profile, remembered_profile(stack.project), options.default_profile)
         app = SkidApp(stack, profile, candidates, stats=options.stats, compose_cmd=options.compose_cmd, early=early,
-                      config=config, config_issues=config_issues)
+                      config=config, config_issues=config_issues, history=history_recorder(options.history_bytes))
     except BaseException:
         early.watcher.stop()
         raise

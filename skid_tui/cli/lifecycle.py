@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, ParamSpec, TextIO, cast
 
@@ -28,11 +28,21 @@ from skid_tui.engine.sampler import StatsMode
 from skid_tui.engine.volumes import VolumePlan, remove_volumes, volumes_to_remove
 from skid_tui.model import LiveModel, PeakStore
 from skid_tui.model.active import remember_profile, remembered_profile
+from skid_tui.model.history import HistoryStore
 from skid_tui.model.planning import ProfilePlan, StartCheck, start_check
 from skid_tui.ops import lifecycle as ops_lifecycle
 from skid_tui.ops.compose import ComposeTarget, engine_for_compose, run, shown
 from skid_tui.ops.config import Options, UsageError, active_profile
-from skid_tui.ops.lifecycle import plan_profiles, profile_steps, recorded_peaks
+from skid_tui.ops.lifecycle import (
+    PEAK_BASIS,
+    Expected,
+    basis_note,
+    expected_use,
+    plan_profiles,
+    profile_steps,
+    recorded_peaks,
+    usual_use,
+)
 from skid_tui.ops.operations import Kind, Operation, Progress, run_operation
 from skid_tui.ops.sample import sample as ops_sample
 from skid_tui.present import VERDICT_STYLE
@@ -467,20 +477,25 @@ def cmd_llm(  # noqa: PLR0917 (the argparse handler passes them in this order)
 # -- the profile table -------------------------------------------------------------------------------------
 
 
-def profile_plans(stack: Stack, options: Options) -> tuple[list[ProfilePlan], LiveModel | None, dict[str, int]]:
-    """Every profile planned against what runs now (nothing, without an engine) and the recorded peaks."""
+def profile_plans(stack: Stack, options: Options) -> tuple[list[ProfilePlan], LiveModel | None, Expected]:
+    """Every profile planned against what runs now (nothing, without an engine), each service counted at its
+    week's p95 from the history where that is known, else at its recorded peak, where either is above its
+    standard allocation."""
     store = PeakStore.default()
     model = sample(stack, options, _active(stack, options), peaks=store)
-    peaks = recorded_peaks(stack, store)
+    history = HistoryStore.default()
+    history.open()
+    expected = expected_use(usual_use(stack, history), recorded_peaks(stack, store))
     info = model.engine.info if model is not None else None
     total = info.mem_total or None if info is not None else None  # an engine that reports 0: unknown
     plans = plan_profiles(stack, running=model.running_services() if model is not None else (),
-                          used=model.used_by_service() if model is not None else {}, engine_total=total, peaks=peaks)
-    return plans, model, peaks
+                          used=model.used_by_service() if model is not None else {}, engine_total=total,
+                          peaks=expected.values)
+    return plans, model, expected
 
 
 def profiles_report(stack: Stack, plans: Sequence[ProfilePlan], model: LiveModel | None,
-                    active: Profile | None) -> dict[str, Any]:
+                    active: Profile | None, expected: Expected | None = None) -> dict[str, Any]:
     """`skid profiles --json`."""
     info = model.engine.info if model is not None else None
     return {
@@ -507,6 +522,7 @@ def profiles_report(stack: Stack, plans: Sequence[ProfilePlan], model: LiveModel
                 "capacity_bytes": p.capacity,
                 "verdict": p.verdict,
                 "peaks_used": list(p.peaks_used),
+                "measured_as": {s: (expected.basis.get(s) if expected else PEAK_BASIS) for s in p.peaks_used},
                 "active": active is not None and p.profile.name == active.name,
             }
             for p in plans
@@ -514,18 +530,16 @@ def profiles_report(stack: Stack, plans: Sequence[ProfilePlan], model: LiveModel
     }
 
 
-def peak_note(plan: ProfilePlan) -> str:
-    """Which services count at their recorded peak rather than their standard allocation."""
+def peak_note(plan: ProfilePlan, basis: Mapping[str, str] | None = None) -> str:
+    """Which services count at a measurement (the week's p95, else the recorded peak) rather than their
+    standard allocation, and at which."""
     if not plan.peaks_used:
         return ""
-    members = [s for s in plan.profile.services if s in plan.start + plan.keep]
-    if set(plan.peaks_used) >= set(members):
-        return "all at recorded peak"
-    return "at recorded peak: " + ", ".join(plan.peaks_used)
+    return basis_note(plan.peaks_used, basis or {})
 
 
 def profiles_table(stack: Stack, plans: Sequence[ProfilePlan], model: LiveModel | None,
-                   active: Profile | None) -> list[Text | Table]:
+                   active: Profile | None, expected: Expected | None = None) -> list[Text | Table]:
     """The picker's table: what each profile would start and stop, its totals and whether it fits."""
     info = model.engine.info if model is not None else None
     head = Text()
@@ -555,10 +569,10 @@ def profiles_table(stack: Stack, plans: Sequence[ProfilePlan], model: LiveModel 
             format_bytes(p.capacity),
             Text(", ".join(p.start) or "-", style="green" if p.start else "dim"),
             Text(", ".join(p.stop) or "-", style="red" if p.stop else "dim"),
-            Text(peak_note(p), style="dim"),
+            Text(peak_note(p, expected.basis if expected else None), style="dim"),
         )
-    foot = Text("expected: the standard allocation, or the recorded peak where higher; capacity: the host "
-                "budget, or the engine's memory when smaller", style="dim")
+    foot = Text("expected: the standard allocation, or where higher the week's p95 from the history (else the "
+                "recorded peak); capacity: the host budget, or the engine's memory when smaller", style="dim")
     return [head, table, foot]
 
 
@@ -566,13 +580,13 @@ def profiles_table(stack: Stack, plans: Sequence[ProfilePlan], model: LiveModel 
 def cmd_profiles(stack: Stack, options: Options, out: Console, as_json: bool) -> int:
     """`skid profiles [--json]`: planning needs no engine; without one nothing counts as running."""
     active = _active(stack, options)
-    plans, model, _ = profile_plans(stack, options)
+    plans, model, expected = profile_plans(stack, options)
     if as_json:
         # Straight to the file: Rich would wrap or highlight what scripts parse.
-        out.file.write(json.dumps(profiles_report(stack, plans, model, active), indent=2) + "\n")
+        out.file.write(json.dumps(profiles_report(stack, plans, model, active, expected), indent=2) + "\n")
         out.file.flush()
         return EXIT_OK
-    for part in profiles_table(stack, plans, model, active):
+    for part in profiles_table(stack, plans, model, active, expected):
         out.print(part, soft_wrap=isinstance(part, Text))
     return EXIT_OK
 

@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
         ("logs", "a service's logs (or every service's, merged): the last lines, and with --follow what comes"),
         ("build", "build services' images through the engine's build API (default: every service with build:)"),
         ("test", "run test suites (x-skid-tests: in the compose files), each in a fresh container with a memory limit"),
+        ("rightsize", "what each service's memory budget should be, from its history: p95 and max used, a suggestion"),
+        ("update", "change a running service's memory and CPU limits now (the next compose up resets them)"),
+        ("export", "the history of every service as CSV or JSON"),
+        ("metrics", "serve every service's numbers in the Prometheus text format (loopback only by default)"),
     ):
         p = sub.add_parser(name, help=help_text, description=help_text)
         _global_options(p, argparse.SUPPRESS)
@@ -150,6 +154,22 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "llm":
             p.add_argument("state", choices=("on", "off"))
             p.add_argument("--force", action="store_true", help="start even when it does not fit in memory")
+        if name == "rightsize":
+            from skid_tui.cli.history import add_rightsize_arguments
+
+            add_rightsize_arguments(p)
+        if name == "export":
+            from skid_tui.cli.history import add_export_arguments
+
+            add_export_arguments(p)
+        if name == "update":
+            from skid_tui.cli.update import add_arguments as add_update_arguments
+
+            add_update_arguments(p)
+        if name == "metrics":
+            from skid_tui.cli.metrics import add_arguments as add_metrics_arguments
+
+            add_metrics_arguments(p)
         if name == "monitor":
             p.add_argument("--interval", type=float, default=2.0, metavar="SECONDS",
                            help="seconds between redraws (default 2)")
@@ -171,6 +191,7 @@ def options_from(args: argparse.Namespace, config: UserConfig | None = None) -> 
         compose_cmd=args.compose_cmd,
         default_compose=config.compose,
         default_profile=config.profile,
+        history_bytes=config.history,
     )
 
 
@@ -242,6 +263,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             from skid_tui.cli.inspect import cmd_inspect
 
             return cmd_inspect(stack, options, args.service, args.json, args.show_secrets, out)
+        if command in ("rightsize", "export"):
+            from skid_tui.cli import history
+            from skid_tui.model.history import HistoryStore
+
+            store = HistoryStore.default() if not options.history_bytes else HistoryStore.default(options.history_bytes)
+            if command == "rightsize":
+                return history.cmd_rightsize(stack, store, args, out)
+            return history.cmd_export(stack, store, args)
+        if command == "update":
+            from skid_tui.cli.update import cmd_update
+
+            return cmd_update(stack, options, args, out)
+        if command == "metrics":
+            from skid_tui.cli.metrics import cmd_metrics
+
+            return cmd_metrics(stack, options, args, out)
         if command in ("build", "test"):
             from skid_tui.cli import buildtest
 

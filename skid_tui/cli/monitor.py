@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -111,13 +112,21 @@ def run_live(feed: ModelFeed, interval: float, console: Console) -> None:
 def cmd_monitor(stack: Stack, options: Options, args: argparse.Namespace, out: Console) -> int:
     from skid_tui.cli.monitor import render, run_live
     from skid_tui.model import LiveModel
-    from skid_tui.ops.sample import ModelFeed
+    from skid_tui.ops.sample import ModelFeed, history_recorder
 
     if args.interval <= 0:
         raise UsageError(f"--interval must be a positive number of seconds, not {args.interval:g}")
     profile = active_profile(stack, options.profile, remembered_profile(stack.project), options.default_profile)
-    model = LiveModel(stack, profile, peaks=PeakStore.default())
+    history = None if args.once else history_recorder(options.history_bytes)  # a watching process keeps history
+    model = LiveModel(stack, profile, peaks=PeakStore.default(), history=history)
     with ModelFeed(model, stack.project, lambda: engine_candidates(options.host), options.stats) as feed:
+        if args.json and not args.once:
+            from skid_tui.cli.monitor_json import run_ndjson
+
+            try:
+                run_ndjson(feed, args.interval, sys.stdout)
+            except KeyboardInterrupt:
+                return 0
         if not args.once:
             try:
                 run_live(feed, args.interval, out)

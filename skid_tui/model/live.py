@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import psutil
 
@@ -21,13 +21,22 @@ from skid_tui.engine.stats import StatsSample
 from skid_tui.engine.watcher import EngineStatus, ServiceUpdate, WatchUpdate
 from skid_tui.model.budget import BudgetState, budget_state
 from skid_tui.model.peaks import PeakStore
-from skid_tui.stack import Profile, Stack, format_bytes
+from skid_tui.model.series import Mark, Reading
+from skid_tui.stack import Budget, Profile, Stack, format_bytes
 
 RING = 120  # samples kept per service: two minutes at one a second
 HOST_HINT_AT = 0.8  # host memory use at which the dashboard names what to stop
 IDLE_CPU_PERCENT = 2.0  # an on-demand service below this much CPU is idle (its idle timeout runs)
 OOM_EVENT_SLACK = timedelta(seconds=3)  # an oom event this recent is the kill the counter now shows
 AT_LIMIT = 0.9  # a SIGKILL exit (137) after a reading this close to the memory limit is the OOM killer's
+
+
+class HistorySink(Protocol):
+    """Where readings and marks go to be kept (model.history.HistoryRecorder): cheap, from the model's thread."""
+
+    def add(self, reading: Reading) -> None: ...
+
+    def mark(self, mark: Mark) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -150,10 +159,15 @@ class LiveModel:
         peaks: PeakStore | None = None,
         host_memory: Callable[[], HostMemory] = read_host_memory,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        history: HistorySink | None = None,
     ) -> None:
         self.stack = stack
         self.profile = profile
         self.peaks = peaks
+        self.history = history
+        # Limits changed on a running container (`u`, `skid update`): its budget until it is recreated.
+        self.live_limits: dict[str, Budget] = {}
+        self._started_marked: set[tuple[str, float]] = set()  # (container, start time) already sent to history
         # The idle timeout of on-demand services whose profile gives none: False keeps the profile's default
         # (10m), None stops none, else seconds (the config file's idle_stop).
         self.idle_default: float | Literal[False] | None = False
@@ -198,17 +212,36 @@ class LiveModel:
         c = primary(update.containers)
         if c is None or not c.is_running:
             self.idle_since.pop(service, None)
+        if self.history is not None:
+            self._mark_starts(service, update.containers)
         if update.event == "oom":
             at = datetime.fromtimestamp(update.at, UTC)
             if c is not None and c.id in usage.oom_counters:
                 usage.oom_at, usage.oom_time_known = at, True  # the kernel's counter counts it
             else:
                 usage.kill(at)
+                self._mark(service, c.id if c else "", at.timestamp(), "oom", f"event:{update.at:.0f}")
         elif c is not None and not c.is_running and usage.oom_at is None and self._oom_exit(usage, c):
-            usage.kill(c.finished_at or self.clock())
+            at = c.finished_at or self.clock()
+            usage.kill(at)
+            self._mark(service, c.id, at.timestamp(), "oom", f"exit:{at.timestamp():.0f}")
         elif c is not None and c.state == "running" and usage.oom_at and c.started_at and c.started_at > usage.oom_at:
             usage.oom_at = None  # it started again: the kill is history (still counted)
         return {service}
+
+    def _mark(self, service: str, container: str, at: float, kind: Literal["oom", "start"], key: str) -> None:
+        if self.history is not None:
+            self.history.mark(Mark(self.stack.project, service, container, at, kind, key))
+
+    def _mark_starts(self, service: str, containers: tuple[ContainerSnapshot, ...]) -> None:
+        """Each (re)start once: its StartedAt is the key every skid process agrees on."""
+        for c in containers:
+            if c.started_at is None or not c.is_running:
+                continue
+            at = c.started_at.timestamp()
+            if (c.id, at) not in self._started_marked:
+                self._started_marked.add((c.id, at))
+                self._mark(service, c.id, at, "start", f"start:{at:.3f}")
 
     @staticmethod
     def _oom_exit(usage: ServiceUsage, c: ContainerSnapshot) -> bool:
@@ -222,6 +255,8 @@ class LiveModel:
 
     def _apply_stats(self, batch: StatsBatch) -> set[str]:
         self.batches += 1
+        # Samples carry monotonic times; history keeps wall-clock ones.
+        wall_offset = self.clock().timestamp() - time.monotonic()
         self.stats_source = batch.source
         self.fallbacks = batch.fallbacks
         self.host = self.host_memory()
@@ -237,6 +272,10 @@ class LiveModel:
                 changed.add(service)
                 continue
             self.latest[sample.container_id] = sample
+            if self.history is not None:
+                self.history.add(Reading(self.stack.project, service, sample.container_id, sample.at + wall_offset,
+                                         sample.mem_used, sample.cpu_percent, sample.net_rx_bps, sample.net_tx_bps,
+                                         sample.pids))
             if c is None or c.id != sample.container_id:
                 continue  # a second replica: counted in the totals, not drawn
             usage = self.usage.setdefault(service, ServiceUsage())
@@ -265,8 +304,18 @@ class LiveModel:
             past = sample.oom_kills - (1 if event else 0)
             if past > 0:
                 usage.kill(now, past, known=False)
+                self._mark_counted(sample, 1 + (1 if event else 0), now)
         elif sample.oom_kills > before:
             usage.kill(event or now, sample.oom_kills - before)
+            self._mark_counted(sample, before + 1, event or now)
+
+    def _mark_counted(self, sample: StatsSample, first: int, at: datetime) -> None:
+        """Kills `first`..counter of the kernel's count: keyed by their number, the same in every process."""
+        if self.history is None:
+            return
+        service = self.service_of.get(sample.container_id, "")
+        for n in range(first, (sample.oom_kills or 0) + 1):
+            self._mark(service, sample.container_id, at.timestamp(), "oom", f"count:{n}")
 
     def _track_idle(self, service: str, sample: StatsSample) -> None:
         if self.profile is None or self.profile.on_demand_for(service) is None or sample.cpu_percent is None:
@@ -323,11 +372,27 @@ class LiveModel:
 
     # -- snapshots ------------------------------------------------------------------------------------
 
-    def resources(self, service: str) -> ServiceResources:
+    def set_live_limits(self, container_id: str, memory: int | None, reservation: int | None,
+                        cpus: float | None) -> None:
+        """The container's limits as the engine now has them: its panel's marks move to them."""
+        self.live_limits[container_id] = Budget(mem_standard=reservation or None, mem_max=memory or None,
+                                                cpus_reservation=None, cpus_limit=cpus or None)
+
+    def budget_of(self, service: str, container_id: str | None) -> Budget | None:
+        """The compose budget, with what was changed live on this container in its place."""
         spec = self.stack.services.get(service)
         budget = spec.budget if spec else None
+        live = self.live_limits.get(container_id or "")
+        if live is None:
+            return budget
+        base = budget or Budget()
+        return replace(base, mem_standard=live.mem_standard or base.mem_standard,
+                       mem_max=live.mem_max or base.mem_max, cpus_limit=live.cpus_limit or base.cpus_limit)
+
+    def resources(self, service: str) -> ServiceResources:
         usage = self.usage.get(service) or ServiceUsage()
         c = primary(self.containers.get(service, ()))
+        budget = self.budget_of(service, c.id if c else None)
         running = c is not None and c.is_running and self.engine.state == "connected"
         sample = usage.last if running and usage.last and c is not None and usage.last.container_id == c.id else None
         history = running and c is not None and usage.history_of == c.id

@@ -49,6 +49,7 @@ class Options:
     # From the config file (ops.userconfig): used when neither an option nor the environment says.
     default_compose: tuple[str, ...] = ()
     default_profile: str | None = None
+    history_bytes: int | None = None  # the history database's size bound (None: the default; 0: no history)
 
 
 def compose_files(options: Options, environ: Mapping[str, str]) -> list[str]:

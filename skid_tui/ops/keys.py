@@ -37,6 +37,12 @@ KEYS: dict[str, Key] = {
     "app.inspect": Key("i", "Inspect",
         more="state, exit code, restarts, health results with their output, env (secrets masked: `n` picks one, `v` "
              "shows it), mounts, ports, networks, labels, image, limits"),
+    "app.history": Key("h", "History",
+        more="the service's memory and CPU over the last hour, day or week against its standard and maximum, OOM "
+             "kills and restarts marked, with p50, p95, p99 and max"),
+    "app.update": Key("u", "Update limits…", show=False,
+        more="change the running container's memory and CPU limits now (the engine's container update); the next "
+             "compose up resets them unless you write an override file"),
     "app.events": Key("e", "Events",
         more="what happened, newest first: started, died (exit code, OOM), health, restarts per service; 3 restarts "
              "in 5 minutes flag the panel CRASH LOOP"),
@@ -90,6 +96,11 @@ KEYS: dict[str, Key] = {
     "inspect.reload": Key("r", "Reload"),
     "filter.clear": Key("escape", "Clear the filter"),
     "events.close": Key("escape,q,e", "Close"),
+    "history.hour": Key("1,h", "Last hour"),
+    "history.day": Key("2,d", "Last day"),
+    "history.week": Key("3,w", "Last week"),
+    "history.close": Key("escape,q", "Close"),
+    "update.cancel": Key("escape", "Cancel"),
     "help.close": Key("escape,q,question_mark", "Close help"),
     "profiles.close": Key("escape,q,p", "Close"),
     "profiles.apply": Key("enter", "Apply"),
@@ -108,8 +119,9 @@ KEYS: dict[str, Key] = {
     "start-check.cancel": Key("escape,n", "Cancel"),
 }
 SCOPES = {"app": "Dashboard", "panel": "Panels", "log": "Log panes", "inspect": "Inspect", "events": "Events",
-          "filter": "Panel filter", "help": "Help", "profiles": "Profile picker", "tests": "Test picker",
-          "confirm": "Confirmations", "type-confirm": "Confirmations", "start-check": "Not enough memory"}
+          "history": "History", "update": "Update limits", "filter": "Panel filter", "help": "Help",
+          "profiles": "Profile picker", "tests": "Test picker", "confirm": "Confirmations",
+          "type-confirm": "Confirmations", "start-check": "Not enough memory"}
 
 
 def defaults() -> dict[str, str]:

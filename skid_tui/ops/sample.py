@@ -14,11 +14,21 @@ from skid_tui.engine.discovery import EngineCandidate
 from skid_tui.engine.sampler import StatsMode
 from skid_tui.engine.watcher import EngineStatus, StackWatcher, WatchUpdate
 from skid_tui.model import LiveModel, PeakStore
+from skid_tui.model.history import HistoryRecorder, HistoryStore
 from skid_tui.stack import Profile, Stack
 
 
+def history_recorder(history_bytes: int | None) -> HistoryRecorder | None:
+    """The recorder a sampling process writes its readings through (None: the user keeps no history)."""
+    if history_bytes == 0:
+        return None
+    store = HistoryStore.default() if history_bytes is None else HistoryStore.default(max_bytes=history_bytes)
+    return HistoryRecorder(store)
+
+
 class ModelFeed:
-    """Runs the watcher in a thread and applies its updates to a model on the caller's thread."""
+    """Runs the watcher in a thread and applies its updates to a model on the caller's thread; the model's
+    history recorder, if it has one, runs as long as the feed does."""
 
     def __init__(self, model: LiveModel, project: str, candidates: Callable[[], list[EngineCandidate]],
                  stats: StatsMode) -> None:
@@ -28,6 +38,8 @@ class ModelFeed:
         self.thread = threading.Thread(target=self.watcher.run, name="skid-monitor-watcher", daemon=True)
 
     def __enter__(self) -> ModelFeed:
+        if isinstance(self.model.history, HistoryRecorder):
+            self.model.history.start()
         self.thread.start()
         return self
 
@@ -38,6 +50,8 @@ class ModelFeed:
         self.thread.join(timeout=1)
         if self.model.peaks is not None:
             self.model.peaks.save()
+        if isinstance(self.model.history, HistoryRecorder):
+            self.model.history.stop()
 
     def drain(self, timeout: float) -> None:
         """Apply what arrives within `timeout` seconds (at least one update if any comes)."""

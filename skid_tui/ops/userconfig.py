@@ -9,6 +9,7 @@ Every setting is optional; the file is read with the standard library's `tomllib
     profile = "minimal"           # default profile name
     idle_stop = "10m"             # idle stop timeout for on-demand services: 90s, 10m, 1h, or "off"
     mouse = true
+    history = "100MB"             # the history database's size bound, or false (keep no history)
 
     [keys]
     "app.toggle" = "space,enter"  # binding id -> comma-separated Textual key names
@@ -30,8 +31,10 @@ from types import MappingProxyType
 from typing import Any
 
 from skid_tui.stack.sizes import parse_duration as compose_duration
+from skid_tui.stack.sizes import parse_size
 
-SETTINGS = ("theme", "refresh", "stats", "compose", "profile", "idle_stop", "mouse", "keys")
+SETTINGS = ("theme", "refresh", "stats", "compose", "profile", "idle_stop", "mouse", "history", "keys")
+HISTORY_MIN = 1024 * 1024  # bytes: below this the size bound would drop the last hour at a few services
 STATS_MODES = ("auto", "cgroup", "api", "agent")
 REFRESH_RANGE = (0.5, 10.0)
 MODIFIERS = ("ctrl", "shift", "alt", "meta")
@@ -99,6 +102,7 @@ class UserConfig:
     idle_stop: float | None = None
     idle_stop_set: bool = False
     mouse: bool | None = None
+    history: int | None = None  # the history database's size bound in bytes; 0: keep no history
     # Read-only so the frozen config cannot be changed through it; left out of the hash (a mapping has none).
     keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     path: Path | None = None
@@ -287,6 +291,20 @@ class _Checker:
         except ValueError:
             return self.bad("idle_stop", f"idle_stop must be {expected}, not {value!r}")
         return {"idle_stop": seconds, "idle_stop_set": True}
+
+    def history(self, value: object) -> dict[str, Any]:
+        expected = 'a size like "100MB" or "1GB", or false (keep no history)'
+        if value is False or (isinstance(value, str) and value.strip().lower() in _OFF_WORDS):
+            return {"history": 0}
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            return self.bad("history", f"history must be {expected}, not {_kind(value)}")
+        try:
+            size = parse_size(value)
+        except ValueError:
+            return self.bad("history", f"history must be {expected}, not {value!r}")
+        if size < HISTORY_MIN:
+            return self.bad("history", f"history must be at least 1MB (or false), not {value!r}")
+        return {"history": size}
 
     def mouse(self, value: object) -> dict[str, Any]:
         if not isinstance(value, bool):

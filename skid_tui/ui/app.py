@@ -29,9 +29,13 @@ from skid_tui.engine.discovery import HOW_TO_START, EngineCandidate
 from skid_tui.engine.sampler import StatsBatch, StatsMode
 from skid_tui.engine.watcher import EarlyWatch, EngineEvent, EngineStatus, StackWatcher, WatchUpdate
 from skid_tui.model import LiveModel, PeakStore, statefile
+from skid_tui.model.history import HistoryRecorder
+from skid_tui.model.selfcost import OwnCostSource, ProcessCost
 from skid_tui.ops.events import Timeline, event_from_doc, recent_events
+from skid_tui.ops.history import load_view
 from skid_tui.ops.inspect import inspect_service
 from skid_tui.ops.keys import by_scope
+from skid_tui.ops.lifecycle import usual_use
 from skid_tui.ops.narrow import SORT_WORDS, Facts, narrow, next_sort
 from skid_tui.ops.operations import Kind
 from skid_tui.ops.userconfig import ConfigIssue, UserConfig, keymap, unknown_theme
@@ -43,6 +47,7 @@ from skid_tui.ui.commands import ServiceCommands
 from skid_tui.ui.jobs import Jobs
 from skid_tui.ui.keys import bind
 from skid_tui.ui.lifecycle import Lifecycle
+from skid_tui.ui.limits import Limits
 from skid_tui.ui.messages import (
     BuildProgressed,
     EngineStatusChanged,
@@ -56,6 +61,7 @@ from skid_tui.ui.messages import (
 from skid_tui.ui.panes import Panes
 from skid_tui.ui.screens.events import EventsScreen, timeline_text
 from skid_tui.ui.screens.help import HelpScreen
+from skid_tui.ui.screens.history import HistoryScreen
 from skid_tui.ui.screens.inspect import InspectScreen
 from skid_tui.ui.shell import Shells
 from skid_tui.ui.views import (
@@ -78,6 +84,8 @@ from skid_tui.ui.widgets.service_panel import ServicePanel
 Clock = Callable[[], datetime]
 PAST_EVENTS_AFTER = 3.0  # seconds after connecting: the engine's past hour of events is read then
 OOM_NEWS = timedelta(minutes=1)  # an OOM kill older than this when skid learns of it gets no notification
+USUAL_FIRST_READ = 5.0  # seconds after mount: the history is open by then, and the first paint long done
+USUAL_EVERY = 600.0  # seconds between reads of the week's p95: a week moves slowly
 
 
 def utc_now() -> datetime:
@@ -139,6 +147,8 @@ class SkidApp(App[None]):
         bind("app.remove_data", "remove_data"),
         bind("app.inspect", "inspect"),
         bind("app.events", "events"),
+        bind("app.history", "history"),
+        bind("app.update", "update_limits"),
         bind("app.filter", "filter"),
         bind("app.sort", "sort"),
         bind("app.hide_off", "hide_off"),
@@ -178,8 +188,13 @@ class SkidApp(App[None]):
         early: EarlyWatch | None = None,
         config: UserConfig | None = None,
         config_issues: Sequence[ConfigIssue] = (),
+        own_cost: OwnCostSource | None = None,
+        history: HistoryRecorder | None = None,
     ) -> None:
         super().__init__()
+        self.own_cost = own_cost or ProcessCost()
+        self.history = history  # started on mount, stopped (its queue written) on unmount
+        self.usual: dict[str, int] = {}  # each service's week p95 from the history (planning counts it)
         compositor.install()  # partial updates draw only the widgets they change
         self.monotonic = monotonic  # the clock of idle timeouts (samples carry monotonic times)
         self.candidates = candidates
@@ -187,6 +202,7 @@ class SkidApp(App[None]):
         self.panes = Panes(self)
         self.jobs = Jobs(self)
         self.shells = Shells(self)
+        self.limits = Limits(self)
         self.timeline = Timeline()
         self.narrow_query = ""  # `/`
         self.sort = "profile"  # `o`
@@ -198,7 +214,7 @@ class SkidApp(App[None]):
         self.stack = stack
         self.clock = clock
         self.watch_engine = watch
-        self.model = model or LiveModel(stack, profile, peaks=PeakStore.default(), clock=clock)
+        self.model = model or LiveModel(stack, profile, peaks=PeakStore.default(), clock=clock, history=history)
         self.model.profile = profile  # the active profile is the model's, held there alone
         self.model.engine = EngineStatus("connecting", retry_interval=retry_interval)
         self.service_order = order_services(list(stack.services), list(stack.profiles.values()), profile)
@@ -271,6 +287,10 @@ class SkidApp(App[None]):
         # laptop. The watcher and every log pane hold one for as long as they follow, so a few panes
         # would leave builds and test runs queued behind them, their panes silent. Give them room.
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=64, thread_name_prefix="skid"))
+        if self.history is not None:
+            self.history.start()  # its own thread opens the database: the first paint does not wait for it
+            self.set_timer(USUAL_FIRST_READ, self.read_usual, name="usual-first")
+            self.set_interval(USUAL_EVERY, self.read_usual, name="usual")
         panels = self.query(ServicePanel)
         if panels:
             panels.first().focus()
@@ -294,6 +314,20 @@ class SkidApp(App[None]):
         self.jobs.cancel_all()  # a test container is killed and removed, a build's stream closed
         statefile.set_warning_handler(None)  # the last save's warnings wait for the CLI, after the screen is back
         self.save_peaks()
+        if self.history is not None:
+            self.history.stop()
+
+    def read_usual(self) -> None:
+        """The week's p95 of every service, read on a thread (a week of SQLite rows per service)."""
+        if self.history is None:
+            return
+        store = self.history.store
+
+        def read() -> None:
+            usual = usual_use(self.stack, store)
+            self.call_from_thread(setattr, self, "usual", usual)
+
+        self.run_worker(read, thread=True, group="usual", exclusive=True, exit_on_error=False)
 
     def save_peaks(self) -> None:
         if self.model.peaks is not None:
@@ -340,6 +374,21 @@ class SkidApp(App[None]):
         service = self.selected_service()
         if service is not None:
             self.push_screen(InspectScreen(service, partial(inspect_service, self.stack, service, self.candidates)))
+
+    def action_history(self) -> None:
+        service = self.selected_service()
+        if service is None:
+            return
+        if self.history is None:
+            self.notify("skid keeps no history here (the config file says history = false)", title="history")
+            return
+        store = self.history.store
+        self.push_screen(HistoryScreen(service, partial(load_view, store, self.stack, service)))
+
+    def action_update_limits(self) -> None:
+        service = self.selected_service()
+        if service is not None:
+            self.limits.open(service)
 
     def action_profiles(self) -> None:
         self.lifecycle.pick_profile()
@@ -682,6 +731,7 @@ class SkidApp(App[None]):
         )
 
     def header_view(self) -> HeaderView:
+        own = self.own_cost()
         running = sum(
             1 for s in self.stack.services if any(c.is_running for c in self.containers.get(s, ()))
         )
@@ -695,6 +745,8 @@ class SkidApp(App[None]):
             engine_line=engine_line(self.engine_status),
             stats_source=self.model.stats_source,
             compose=self.lifecycle.compose_tool.describe() if self.lifecycle.compose_tool else "",
+            own_cpu=own.cpu_percent,
+            own_rss=own.rss,
         )
 
     def refresh_header(self) -> None:

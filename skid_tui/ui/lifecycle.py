@@ -22,7 +22,7 @@ from skid_tui.engine.volumes import VolumePlan, volumes_to_remove
 from skid_tui.model.active import remember_profile
 from skid_tui.model.planning import ProfilePlan, StartCheck, start_check
 from skid_tui.ops.compose import ComposeTarget, engine_for_compose
-from skid_tui.ops.lifecycle import llm_service, plan_profiles, profile_steps, recorded_peaks
+from skid_tui.ops.lifecycle import expected_use, llm_service, plan_profiles, profile_steps, recorded_peaks
 from skid_tui.ops.operations import VERB, Kind, Operation, OperationResult, Progress, run_operation
 from skid_tui.ops.queue import OperationQueue
 from skid_tui.present import seconds_text
@@ -191,11 +191,12 @@ class Lifecycle:
         app = self.app
         info = app.model.engine.info
         running = {s for s in app.stack.services if self.running_or_projected(s)}
+        expected = expected_use(app.usual, recorded_peaks(app.stack, app.model.peaks))
         plans = plan_profiles(app.stack, running=running, used=app.model.used_by_service(),
-                              engine_total=info.mem_total if info else None,
-                              peaks=recorded_peaks(app.stack, app.model.peaks))
+                              engine_total=info.mem_total if info else None, peaks=expected.values)
         self._last_plans = {p.profile.name: p for p in plans}
-        app.push_screen(ProfilePickerScreen(plans, app.profile.name if app.profile else None), self._picked)
+        app.push_screen(ProfilePickerScreen(plans, app.profile.name if app.profile else None, expected.basis),
+                        self._picked)
 
     def _picked(self, name: str | None) -> None:
         if name is None:

@@ -338,6 +338,8 @@ class HeaderView:
     engine_line: str
     stats_source: str = "none"
     compose: str = ""  # the compose tool skid runs, as detected
+    own_cpu: float | None = None  # skid's own CPU% (of one core) and resident memory: what watching costs
+    own_rss: int | None = None
 
 
 STATS_SOURCE_TEXT = {

@@ -13,6 +13,7 @@ from skid_tui.engine.sampler import StatsBatch
 from skid_tui.engine.stats import StatsSample
 from skid_tui.engine.watcher import EngineStatus, ServiceUpdate
 from skid_tui.model import HostMemory, LiveModel
+from skid_tui.model.selfcost import OwnCost
 from skid_tui.ui.app import SkidApp
 from skid_tui.ui.messages import EngineStatusChanged, ServiceContainersChanged, StatsSampled
 from tests.factories import NOW, GiB, MiB, container, demo_stack
@@ -28,7 +29,7 @@ def quiet_app(profile: str = "minimal", host: HostMemory | None = None) -> SkidA
     fixed_host = host or HostMemory(16 * GiB, 10 * GiB)
     model = LiveModel(stack, stack.profiles[profile], peaks=None, host_memory=lambda: fixed_host, clock=lambda: NOW)
     return SkidApp(stack, stack.profiles[profile], lambda: [SOCKET], watch=False, clock=lambda: NOW, model=model,
-                   monotonic=lambda: 30.0)
+                   monotonic=lambda: 30.0, own_cost=lambda: OwnCost(0.8, 61 * MiB))
 
 
 Update = EngineStatus | ServiceUpdate | StatsBatch

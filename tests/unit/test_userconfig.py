@@ -300,3 +300,19 @@ def test_the_config_is_hashable_and_read_only(tmp_path):
     hash(config)
     with pytest.raises(TypeError):
         config.keys["app.quit"] = "y"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("value", "expected"), [('"100MB"', 100 * 1024 * 1024), ('"1g"', 1024**3),
+                                                 ("false", 0), ('"off"', 0), (str(8 * 1024 * 1024), 8 * 1024 * 1024)])
+def test_history_is_a_size_bound_or_off(tmp_path, value, expected):
+    config, issues = load(write(tmp_path, f"history = {value}\n"))
+    assert issues == [] and config.history == expected
+
+
+@pytest.mark.parametrize(("value", "problem"), [('"lots"', "not 'lots'"), ("true", "not true/false"),
+                                                ('"10k"', "at least 1MB")])
+def test_a_wrong_history_setting_is_one_issue_on_its_line(tmp_path, value, problem):
+    config, issues = load(write(tmp_path, f'mouse = true\nhistory = {value}\n'))
+    assert config.history is None and config.mouse is True
+    [issue] = issues
+    assert issue.line == 2 and problem in issue.message, issue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -10,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from skid_tui.model.planning import ProfilePlan
+from skid_tui.ops.lifecycle import basis_note
 from skid_tui.present import VERDICT_STYLE
 from skid_tui.safe_text import visible
 from skid_tui.stack import format_bytes
@@ -37,11 +40,11 @@ def plan_row(plan: ProfilePlan, active: str | None) -> list[Text]:
     ]
 
 
-def summary(plans: list[ProfilePlan]) -> Text:
+def summary(plans: list[ProfilePlan], basis: Mapping[str, str] | None = None) -> Text:
     text = Text()
     free = next((p.engine_free for p in plans if p.engine_free is not None), None)
-    text.append("Expected use is each service's standard allocation, or its recorded peak where that is higher (*). ",
-                style="dim")
+    text.append("Expected use is each service's standard allocation, or where higher its week's p95 from the "
+                "history (else its recorded peak) (*). ", style="dim")
     text.append("fits", style="green")
     text.append(": even the maxima fit; ", style="dim")
     text.append("tight", style="yellow")
@@ -51,7 +54,7 @@ def summary(plans: list[ProfilePlan]) -> Text:
         text.append(f"\nThe engine has {format_bytes(free)} free now.")
     peaks = sorted({s for p in plans for s in p.peaks_used})
     if peaks:
-        text.append(f"\n* counted at their recorded peak: {visible(', '.join(peaks))}", style="dim")
+        text.append(f"\n* counted {visible(basis_note(peaks, basis or {}))}", style="dim")
     return text
 
 
@@ -63,15 +66,16 @@ class ProfilePickerScreen(ModalScreen[str | None]):
         bind("profiles.apply", "choose", priority=True),
     ]
 
-    def __init__(self, plans: list[ProfilePlan], active: str | None) -> None:
+    def __init__(self, plans: list[ProfilePlan], active: str | None, basis: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self.plans = plans
         self.active = active
+        self.basis = dict(basis or {})  # service -> what it is counted at (ops.lifecycle.expected_use)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -wide"):
             yield DataTable(id="plans", cursor_type="row", zebra_stripes=True)
-            yield Static(summary(self.plans), classes="dialog-hint")
+            yield Static(summary(self.plans, self.basis), classes="dialog-hint")
 
     def on_mount(self) -> None:
         self.query_one(".dialog").border_title = "Profiles: enter applies, esc closes"

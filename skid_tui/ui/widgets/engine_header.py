@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from skid_tui import __version__
 from skid_tui.safe_text import visible
+from skid_tui.stack.sizes import compact_bytes
 from skid_tui.ui.views import STATS_SOURCE_TEXT, HeaderView
 
 
@@ -23,6 +24,10 @@ def render_header(view: HeaderView) -> Text:
         text.append(f" ({view.profile_services} services)", style="dim")
     text.append("  running ", style="dim")
     text.append(f"{view.running}/{view.services}", style="bold")
+    if view.own_rss is not None:
+        text.append("  skid ", style="dim")
+        cpu = f"{view.own_cpu:.1f}%" if view.own_cpu is not None else "-"
+        text.append(f"{cpu} {compact_bytes(view.own_rss)}")
     if view.compose:
         text.append("  compose ", style="dim")
         text.append(visible(view.compose))
