@@ -1,7 +1,7 @@
 """What keeping history costs, without an engine: the history store's write path at N containers, its size
 after a simulated 14 days, and the time to open a week's history view.
 
-- write: the recorder's batches (N readings a second, written every 2 s, as HistoryRecorder does) into a
+- write: the recorder's batches (N readings a second, written every 5 s, as HistoryRecorder does) into a
   store that already holds 14 days: process CPU seconds per 20 s of sampling, median of --runs runs. The
   dashboard's own CPU at the same N, side by side with and without history, is the stats benchmark's
   `skid-history` phase (`make bench`).
@@ -110,16 +110,16 @@ def bench_size(workdir: Path, n: int, stride: int, now: float) -> tuple[HistoryS
 
 
 def bench_write(store: HistoryStore, n: int, now: float, runs: int, clock: list[float]) -> list[float]:
-    """CPU seconds for 20 s of N readings a second, written as the recorder does (every 2 s)."""
+    """CPU seconds for 20 s of N readings a second, written as the recorder does (every 5 s)."""
     rng = random.Random(2)
     results = []
     t = now
     for _ in range(runs):
         before = cpu_now()
-        for _batch in range(10):
-            readings = [reading(i, t + s, rng) for s in range(2) for i in range(n)]
+        for _batch in range(4):
+            readings = [reading(i, t + s, rng) for s in range(5) for i in range(n)]
             store.write(readings)
-            t += 2
+            t += 5
             clock[0] = t
         results.append(cpu_now() - before)
     return results
