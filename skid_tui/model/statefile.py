@@ -1,18 +1,21 @@
-"""skid's own state files (`peaks.json`, `active-profile.json` under $XDG_STATE_HOME/skid-tui): read
-bounded, validated, set aside when broken, written atomically.
+"""skid's legacy state files (`peaks.json`, `active-profile.json` under $XDG_STATE_HOME/skid-tui), and the
+warnings skid's own state gives.
 
-A state file is a regular file of at most MAX_STATE_BYTES, or skid does not read it:
+Peaks and the active profile live in the history database now (model.history); it imports these files
+once, through `load`, and nothing writes them any more. Reading stays bounded and validated, because what
+is there was left by an older skid, a dotfiles checkout or a crash:
 - a FIFO, a device, a directory (or a symlink to one), or a file skid may not read: ignored, one warning,
-  and never written over (the store refuses to save);
+  left as it is;
 - too big, not UTF-8, not JSON, NaN/Infinity, nested too deep, or not a JSON object: set aside (renamed
-  `NAME.bad-YYYYmmddTHHMMSS`, nothing deleted), one warning, skid starts afresh;
-- a JSON object with some invalid entries: the file as read is set aside, the valid entries are written
-  back and kept, one warning.
-A symlink to a regular file is followed (a dotfiles checkout may link the state dir's files): it is read,
-and written through, so the link stays a link.
+  `NAME.bad-YYYYmmddTHHMMSS`, nothing deleted), one warning;
+- a JSON object with some invalid entries: the valid entries are used, one warning, the file left as it is
+  (it is never written, so nothing is lost by keeping it).
+A symlink to a regular file is followed (a dotfiles checkout may link the state dir's files); setting one
+aside renames its target.
 
-Warnings are one line each and said once per front end: the CLI prints them on stderr, the dashboard as a
-notification and in its activity log (`set_warning_handler`). Until a handler is set they wait in a list.
+Warnings (these files', and the history database's) are one line each and said once per front end: the
+CLI prints them on stderr, the dashboard as a notification and in its activity log (`set_warning_handler`).
+Until a handler is set they wait in a list.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import json
 import math
 import os
 import stat
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -57,7 +59,7 @@ def set_warning_handler(handler: Callable[[str], None] | None) -> None:
     """Deliver state-file warnings to `handler` from now on (None: keep them for `take_warnings`).
 
     Warnings that waited for a handler are delivered to it at once. Each distinct warning reaches a
-    handler once: a save retried every 30 s on a FIFO does not repeat itself.
+    handler once: a history write retried every few seconds on a locked database does not repeat itself.
     """
     global _handler
     with _lock:
@@ -97,7 +99,7 @@ def _deliver(handler: Callable[[str], None] | None, message: str) -> None:
         return
     try:
         handler(message)
-    except Exception:  # a front end gone (a closed app): saving the state must not fail for it
+    except Exception:  # a front end gone (a closed app): reading or saving the state must not fail for it
         with _lock:
             _pending.append(message)
 
@@ -107,10 +109,9 @@ def _deliver(handler: Callable[[str], None] | None, message: str) -> None:
 
 @dataclass
 class StateFile:
-    """What a state file holds that is valid, and whether skid may replace the file."""
+    """What a state file holds that is valid (empty when it is missing, unusable or set aside)."""
 
     data: dict[str, Any] = field(default_factory=dict)
-    writable: bool = True  # False: the file is there but could not be read; writing would lose it
 
 
 class _Invalid(Exception):
@@ -123,7 +124,7 @@ class _Invalid(Exception):
 
 
 class _Refused(Exception):
-    """Not a regular file: left as it is, never written over."""
+    """Not a regular file: left as it is."""
 
 
 def _kind(mode: int) -> str:
@@ -175,14 +176,10 @@ def _first_char(raw: bytes) -> str:
     return _position(raw, len(raw) - len(stripped))
 
 
-def _target(path: Path) -> Path:
-    """Where the file's data lives: a symlink's target, so renaming or writing keeps the link."""
-    return Path(os.path.realpath(path))
-
-
 def _set_aside(path: Path) -> Path:
-    """Rename the file (a symlink's target) to NAME.bad-TIMESTAMP, never over an earlier one."""
-    target = _target(path)
+    """Rename the file (a symlink's target: the link's own place may be a checkout) to NAME.bad-TIMESTAMP,
+    never over an earlier one."""
+    target = Path(os.path.realpath(path))
     stamp = time.strftime("%Y%m%dT%H%M%S")
     aside = target.with_name(f"{target.name}.bad-{stamp}")
     n = 1
@@ -232,16 +229,15 @@ def _not_regular(path: Path, mode: int) -> str:
     return f"not a regular file ({_kind(mode)}{via})"
 
 
-LEFT_ALONE = "ignored, and skid will not write over it"
+LEFT_ALONE = "ignored and left as it is"
 
 
 def load(path: Path, validate: Validator, *, holds: str) -> StateFile:
-    """Read a state file and keep what is valid; every problem is one warning.
+    """Read a state file and keep what is valid; every problem is one warning, never an error.
 
     `validate` gets the top-level JSON object and returns its valid part and one line per entry dropped;
     `holds` says what the object maps (e.g. "projects") for the error when the top level is not an object.
-    Side effects, by design: a broken file is set aside; a partly valid one is set aside and its valid
-    part written back, so the valid entries are on disk again even if nothing is saved later.
+    A broken file is set aside, by design: the user finds it under its new name rather than lost.
     """
     try:
         raw = _read(path)
@@ -252,31 +248,16 @@ def load(path: Path, validate: Validator, *, holds: str) -> StateFile:
             raise _Invalid(f"expected a JSON object of {holds}, found {describe_value(data)}", _first_char(raw))
     except _Refused as exc:
         warn(f"{path}: {exc}: {LEFT_ALONE}")
-        return StateFile(writable=False)
+        return StateFile()
     except _Invalid as exc:
         return _broken(path, f"{path}{exc.where}: {exc.what}")
     except OSError as exc:
         warn(f"{path}: cannot read it ({exc.strerror or exc}): {LEFT_ALONE}")
-        return StateFile(writable=False)
+        return StateFile()
     valid, problems = validate(data)
-    if not problems:
-        return StateFile(valid)
-    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    what = f"{path}: {problems[0]}{more}: dropped, the rest kept"
-    try:
-        aside = _set_aside(path)
-    except OSError as exc:
-        # Not set aside, so not rewritten either: the entries stay on disk as they were, skid uses the valid ones.
-        warn(f"{what}; the file could not be set aside ({exc.strerror or exc}), so skid will not write over it")
-        return StateFile(valid, writable=False)
-    try:
-        write_atomic(path, valid)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.rename(aside, _target(path))  # put it back: better the file as it was than no file
-        warn(f"{what}; the valid entries could not be written back ({exc.strerror or exc})")
-        return StateFile(valid, writable=False)
-    warn(f"{what}; the file as read is set aside as {aside.name}")
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        warn(f"{path}: {problems[0]}{more}: dropped, the rest kept")
     return StateFile(valid)
 
 
@@ -285,46 +266,9 @@ def _broken(path: Path, what: str) -> StateFile:
         aside = _set_aside(path)
     except OSError as exc:
         warn(f"{what}: {LEFT_ALONE} (it could not be set aside: {exc.strerror or exc})")
-        return StateFile(writable=False)
+        return StateFile()
     warn(f"{what}: set aside as {aside.name}")
     return StateFile()
-
-
-# -- writing -------------------------------------------------------------------------------------------
-
-
-def write_atomic(path: Path, data: Mapping[str, Any]) -> None:
-    """Replace the file (a symlink's target) with `data` as JSON, all at once or not at all.
-
-    A temp file in the same directory, flushed to disk, then renamed over the file: a crash or a full
-    disk leaves the old file or the new one, never half of one, and the temp file is removed on any
-    failure. Raises OSError.
-    """
-    target = _target(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-        tmp = ""
-    finally:
-        if tmp:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def save(path: Path, data: Mapping[str, Any]) -> bool:
-    """write_atomic, and a warning instead of an error: a read-only home must not stop skid."""
-    try:
-        write_atomic(path, data)
-    except OSError as exc:
-        warn(f"{path}: not saved ({exc.strerror or exc})")
-        return False
-    return True
 
 
 # -- describing entries --------------------------------------------------------------------------------
@@ -333,6 +277,16 @@ def save(path: Path, data: Mapping[str, Any]) -> bool:
 def shown_name(name: str) -> str:
     """A project or service name quoted in a warning, cut short: a key may be a megabyte long."""
     return repr(name if len(name) <= NAME_SHOWN else name[:NAME_SHOWN] + "…")
+
+
+def text_problem(name: str) -> str | None:
+    """Why a name from a state file cannot be kept, or None. JSON's escapes can spell a lone surrogate
+    ("\\ud800"), which is no UTF-8 text: SQLite could not store it, a terminal could not show it."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "not valid text (a lone surrogate escape)"
+    return None
 
 
 def describe_value(value: Any) -> str:

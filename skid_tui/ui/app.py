@@ -336,7 +336,11 @@ class SkidApp(App[None]):
     def state_file_warning(self, message: str) -> None:
         """A state file ignored or set aside: a notification and a line in the activity log."""
         if threading.get_ident() != self._thread_id:  # a worker's load or save: said on the app's thread
-            self.call_from_thread(self.state_file_warning, message)
+            # Handed over without waiting: the thread may hold a lock the event loop is waiting for (the
+            # history store warns as it moves a broken file aside), and call_from_thread would wait for the loop.
+            loop = self._loop
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(self.state_file_warning, message)
             return
         self.notify(message, title="state file", severity="warning", timeout=10)
         self.say(message)

@@ -21,8 +21,9 @@ from rich.console import Console
 
 from skid_tui.cli import lifecycle
 from skid_tui.engine.containers import read_project, service_containers
-from skid_tui.model import PeakStore
+from skid_tui.model import PeakStore, state_dir
 from skid_tui.model.active import remembered_profile
+from skid_tui.model.history import HistoryStore
 from skid_tui.ops.config import Options, load
 from skid_tui.stack import Stack
 from tests.conftest import DEMO, PORT_VARS, DemoProject
@@ -36,6 +37,13 @@ STRATEGY = {
     "llm-advisor": (1 * GiB, 2 * GiB), "typescript": (512 * MiB, 1 * GiB), "python": (512 * MiB, 1 * GiB),
     "go": (512 * MiB, 1 * GiB),
 }  # fmt: skip
+
+
+def legacy_files() -> dict[str, tuple[bytes, int]]:
+    """The old JSON state files as they are now: peaks and the profile live in the history database, and
+    nothing writes these any more."""
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in (state_dir() / "peaks.json", state_dir() / "active-profile.json") if p.is_file()}
 
 
 @dataclass
@@ -146,9 +154,10 @@ def test_postgres_data_survives_toggle_and_down_and_volumes_go_only_when_confirm
 def test_up_profile_runs_exactly_that_profile(engine, skid, up_d):
     name = skid.project.name
     stack = skid.stack
+    untouched = legacy_files()
     ok(skid.up("minimal"))
     assert running(engine, name) == set(stack.profiles["minimal"].services)
-    assert remembered_profile(name) == "minimal"
+    assert remembered_profile(name) == "minimal" == HistoryStore.default().profile(name)
     skid.project.up("llm-advisor")  # an on-demand service started outside the profile
 
     applied = ok(skid.up("app"))
@@ -167,6 +176,7 @@ def test_up_profile_runs_exactly_that_profile(engine, skid, up_d):
 
     ok(skid.up("minimal"))
     assert running(engine, name) == set(stack.profiles["minimal"].services)
+    assert legacy_files() == untouched
 
 
 def test_compose_failure_exits_non_zero_and_names_it(engine, compose_bin, monkeypatch, tmp_path):
@@ -195,6 +205,7 @@ def test_compose_failure_exits_non_zero_and_names_it(engine, compose_bin, monkey
 def test_profiles_json_plans_every_profile_against_the_budgets(engine, skid):
     name = skid.project.name
     stack = skid.stack
+    untouched = legacy_files()
     idle = skid.profiles_json()
     assert idle["engine"]["state"] == "connected" and idle["engine"]["mem_total_bytes"] == engine.info.mem_total
     assert idle["running"] == []
@@ -218,6 +229,7 @@ def test_profiles_json_plans_every_profile_against_the_budgets(engine, skid):
     # redis was just measured, under its 128 MiB standard: a low peak does not lower the estimate.
     measured = PeakStore.default().recorded(name, "redis")
     assert measured is not None and 0 < measured < STRATEGY["redis"][0]
+    assert HistoryStore.default().recorded_peaks(name)["redis"] == measured  # saved in the history database
     assert minimal["peaks_used"] == []
     assert minimal["expected_bytes"] == STRATEGY["postgres"][0] + STRATEGY["redis"][0] + STRATEGY["minio"][0]
     # A peak above the standard (recorded on a heavier day) raises it, and is named.
@@ -229,6 +241,7 @@ def test_profiles_json_plans_every_profile_against_the_budgets(engine, skid):
     assert heavy["expected_bytes"] == STRATEGY["postgres"][0] + 200 * MiB + STRATEGY["minio"][0]
     assert heavy["maximum_bytes"] == 1280 * MiB
     assert busy["engine"]["free_bytes"] < engine.info.mem_total
+    assert legacy_files() == untouched
 
 
 def test_llm_on_then_off(engine, skid, up_d):

@@ -1,8 +1,11 @@
-"""Broken state files against the real command line and the real engine (issue 9, items 4 and 5).
+"""Broken legacy state files against the real command line and the real engine (issue 9, items 4 and 5,
+and the history issue: peaks and the active profile moved into the history database).
 
 `skid profiles` and `skid monitor --once` run as a user runs them, with XDG_STATE_HOME at a temp dir whose
 peaks.json or active-profile.json is a FIFO, a symlink to /dev/zero, 100 MiB, truncated or wrongly typed:
-each command ends quickly and as usual, says one line about it, and no other project's data is lost.
+the first command imports what is valid into the database, ends quickly and as usual, says one line about
+it, and no other project's data is lost; the next command does not read the files again, and no command
+writes them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from skid_tui.model import LiveModel, PeakStore, statefile
+from skid_tui.model.history import HistoryStore
 from skid_tui.ui.app import SkidApp
 from skid_tui.ui.widgets.activity_log import ActivityLog
 from tests.conftest import DEMO, REPO, RESOURCES
@@ -30,6 +34,7 @@ MiB = 1024**2
 THEIRS = {"theirs": {"db": {"peak_mem_bytes": 300 * MiB, "at": 1700000000.0}},
           "also-theirs": {"cache": {"peak_mem_bytes": 20 * MiB, "at": 1700000001.0}}}
 QUICK = 10.0  # seconds: a Python start, the stack, one engine round; a hang or a 100 MiB parse is far past it
+LEFT_ALONE = "ignored and left as it is"
 
 
 def skid(state: Path, compose: Path, project: str, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
@@ -52,6 +57,15 @@ def aside(directory: Path, name: str) -> Path:
     return found
 
 
+def legacy_names(directory: Path) -> list[str]:
+    """The state dir's files besides the history database and its companions."""
+    return sorted(p.name for p in directory.iterdir() if not p.name.startswith("history.sqlite3"))
+
+
+def database(directory: Path) -> HistoryStore:
+    return HistoryStore(directory / "history.sqlite3")
+
+
 @dataclass
 class Case:
     name: str
@@ -59,7 +73,6 @@ class Case:
     make: Callable[[Path], None]  # puts the broken file in place
     says: str  # what the warning says after the file's path
     check: Callable[[Path, dict], None]  # no other project's data lost; gets what make recorded
-    persists: bool  # still broken for the next command (left alone) rather than set aside
 
 
 def _fifo(d: Path) -> None:
@@ -97,47 +110,50 @@ def _active_bad_types(d: Path) -> None:
 
 
 def _unchanged_fifo(d: Path, before: dict) -> None:
-    assert (d / "peaks.json").is_fifo() and sorted(p.name for p in d.iterdir()) == ["peaks.json"]
+    assert (d / "peaks.json").is_fifo() and legacy_names(d) == ["peaks.json"]
 
 
 def _unchanged_links(d: Path, before: dict) -> None:
     assert os.readlink(d / "peaks.json") == "/dev/zero" and os.readlink(d / "active-profile.json") == "/dev/zero"
-    assert sorted(p.name for p in d.iterdir()) == ["active-profile.json", "peaks.json"]
+    assert legacy_names(d) == ["active-profile.json", "peaks.json"]
 
 
 def _set_aside_whole(d: Path, before: dict) -> None:
-    # Renamed, not read, copied or cut: the same inode and size under the new name.
+    # Renamed, not read, copied or cut: the same inode and size under the new name; no new peaks.json.
     moved = aside(d, "peaks.json").stat()
     assert (moved.st_ino, moved.st_size) == before["peaks.json"]
-    assert not [p for p in d.iterdir() if p.name.startswith(".")]
+    assert legacy_names(d) == [aside(d, "peaks.json").name]
 
 
 def _kept_valid_peaks(d: Path, before: dict) -> None:
-    assert json.loads((d / "peaks.json").read_text()) == THEIRS
-    assert aside(d, "peaks.json").stat().st_ino == before["peaks.json"][0]
+    # The valid entries imported; the file left as it was (nothing writes it any more).
+    assert database(d).recorded_peaks("theirs") == {"db": 300 * MiB}
+    assert database(d).recorded_peaks("also-theirs") == {"cache": 20 * MiB}
+    assert database(d).recorded_peaks("broken") == {}
+    st = (d / "peaks.json").stat()
+    assert (st.st_ino, st.st_size) == before["peaks.json"] and legacy_names(d) == ["peaks.json"]
 
 
 def _kept_valid_profiles(d: Path, before: dict) -> None:
-    assert json.loads((d / "active-profile.json").read_text()) == {"theirs": "app"}
-    assert aside(d, "active-profile.json").stat().st_ino == before["active-profile.json"][0]
+    assert database(d).profile("theirs") == "app" and database(d).profile("broken") is None
+    st = (d / "active-profile.json").stat()
+    assert (st.st_ino, st.st_size) == before["active-profile.json"] and legacy_names(d) == ["active-profile.json"]
 
 
 CASES = [
-    Case("fifo", "peaks.json", _fifo, ": not a regular file (a FIFO): ignored, and skid will not write over it",
-         _unchanged_fifo, persists=True),
+    Case("fifo", "peaks.json", _fifo, f": not a regular file (a FIFO): {LEFT_ALONE}", _unchanged_fifo),
     Case("dev-zero", "peaks.json", _zero, ": not a regular file (a character device, through a symlink to /dev/zero)",
-         _unchanged_links, persists=True),
+         _unchanged_links),
     Case("100-mib", "peaks.json", _big, ": 100.0 MiB, more than the 1.0 MiB skid reads: set aside as peaks.json.bad-",
-         _set_aside_whole, persists=False),
+         _set_aside_whole),
     Case("truncated", "peaks.json", _truncated,
-         ":8:2: invalid JSON (Unterminated string): set aside as peaks.json.bad-",
-         _set_aside_whole, persists=False),
+         ":8:2: invalid JSON (Unterminated string): set aside as peaks.json.bad-", _set_aside_whole),
     Case("bad-types", "peaks.json", _bad_types,
          ": project 'broken', service 'api': peak_mem_bytes is a string ('lots'), expected a whole number of bytes: "
-         "dropped, the rest kept; the file as read is set aside as peaks.json.bad-", _kept_valid_peaks, persists=False),
+         "dropped, the rest kept", _kept_valid_peaks),
     Case("active-bad-types", "active-profile.json", _active_bad_types,
          ": project 'broken': expected a profile name, found a list (and 1 more): dropped, the rest kept",
-         _kept_valid_profiles, persists=False),
+         _kept_valid_profiles),
 ]
 
 
@@ -154,13 +170,13 @@ def test_a_broken_state_file_costs_one_line_and_no_ones_data(engine, tmp_path, c
         assert result.returncode == 0, result.stderr
         assert seconds < QUICK, f"skid {' '.join(command)} took {seconds:.1f} s"
         lines = state_lines(result, state)
-        if i == 0 or case.persists:
+        if i == 0:
             # One line per broken file: the /dev/zero case breaks both, each said once.
             broken = 2 if case.name == "dev-zero" else 1
             assert len(lines) == broken, result.stderr
             assert any(line.startswith(f"{directory / case.file}{case.says}") for line in lines), lines
         else:
-            assert lines == [], lines  # set aside the first time: the next command finds nothing wrong
+            assert lines == [], lines  # imported by the first command: the files are not read again
     case.check(directory, before)
 
 
@@ -175,22 +191,46 @@ def test_monitor_saves_a_new_peak_beside_a_truncated_file_it_set_aside(tmp_path,
     assert result.returncode == 0, result.stderr
     assert len(state_lines(result, state)) == 1
     assert aside(directory, "peaks.json").read_bytes() == original  # the other projects' peaks, as they were
-    saved = json.loads((directory / "peaks.json").read_text())
-    assert saved[resource_project.name]["hog"]["peak_mem_bytes"] > 30 * MiB  # the hog holds 40 MiB
+    assert database(directory).recorded_peaks(resource_project.name)["hog"] > 30 * MiB  # the hog holds 40 MiB
+    assert legacy_names(directory) == [aside(directory, "peaks.json").name]  # no new peaks.json
     assert not [p for p in directory.iterdir() if p.name.startswith(".")]
 
 
-def test_monitor_leaves_no_temp_file_when_a_directory_holds_the_place(tmp_path, resource_project):
+def test_monitor_imports_the_old_peaks_then_never_writes_the_file(tmp_path, resource_project):
+    resource_project.up("hog", wait=True)
+    state = tmp_path / "state"
+    directory = state / "skid-tui"
+    directory.mkdir(parents=True)
+    old = {**THEIRS, resource_project.name: {"hog": {"peak_mem_bytes": 1 * MiB, "at": 1700000000.0}}}
+    legacy = directory / "peaks.json"
+    legacy.write_text(json.dumps(old))
+    os.utime(legacy, ns=(1_000_000_000, 1_000_000_000))  # a write would move it, whatever the clock's grain
+    before = legacy.read_bytes(), legacy.stat().st_mtime_ns, legacy.stat().st_ino
+    for _ in range(2):
+        result, _ = skid(state, RESOURCES, resource_project.name, "monitor", "--once")
+        assert result.returncode == 0, result.stderr
+        assert state_lines(result, state) == []
+    db = database(directory)
+    assert db.recorded_peaks("theirs") == {"db": 300 * MiB}  # imported
+    assert db.recorded_peaks(resource_project.name)["hog"] > 30 * MiB  # measured: higher than the old 1 MiB
+    assert (legacy.read_bytes(), legacy.stat().st_mtime_ns, legacy.stat().st_ino) == before
+    assert legacy_names(directory) == ["peaks.json"]
+
+
+def test_monitor_leaves_a_directory_in_the_place_alone(tmp_path, resource_project):
     resource_project.up("hog", wait=True)
     state = tmp_path / "state"
     directory = state / "skid-tui"
     (directory / "peaks.json").mkdir(parents=True)
-    for _ in range(2):
+    for i in range(2):
         result, _ = skid(state, RESOURCES, resource_project.name, "monitor", "--once")
         assert result.returncode == 0, result.stderr
-        assert state_lines(result, state) == [
-            f"{directory / 'peaks.json'}: not a regular file (a directory): ignored, and skid will not write over it"]
-    assert sorted(p.name for p in directory.iterdir()) == ["peaks.json"] and (directory / "peaks.json").is_dir()
+        # Said by the import, the first time; the second command does not look again.
+        assert state_lines(result, state) == ([
+            f"{directory / 'peaks.json'}: not a regular file (a directory): {LEFT_ALONE}"] if i == 0 else [])
+    assert legacy_names(directory) == ["peaks.json"] and (directory / "peaks.json").is_dir()
+    assert list((directory / "peaks.json").iterdir()) == []
+    assert database(directory).recorded_peaks(resource_project.name)["hog"] > 30 * MiB
 
 
 async def test_the_dashboard_says_it_as_a_notification_and_in_the_activity_log(tmp_path):
@@ -199,21 +239,23 @@ async def test_the_dashboard_says_it_as_a_notification_and_in_the_activity_log(t
     statefile.set_warning_handler(None)  # as `skid` does before it starts the dashboard
     stack = demo_stack()
     profile = stack.profiles["minimal"]
+    store = HistoryStore(tmp_path / "history.sqlite3")  # the FIFO beside it, where the import looks
     try:
-        store = await asyncio.wait_for(asyncio.to_thread(PeakStore, fifo), 5)
+        assert await asyncio.wait_for(asyncio.to_thread(store.open), 5)  # the import, as the first read does it
     except TimeoutError:
         os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # a writer come and gone: the blocked read ends
         pytest.fail("reading a FIFO as peaks.json blocked")
-    model = LiveModel(stack, profile, peaks=store)
+    model = LiveModel(stack, profile, peaks=PeakStore(store))
     app = SkidApp(stack, profile, lambda: [], watch=False, model=model)
-    said = f"{fifo}: not a regular file (a FIFO): ignored, and skid will not write over it"
+    said = f"{fifo}: not a regular file (a FIFO): {LEFT_ALONE}"
     async with app.run_test(size=(160, 40)) as pilot:
         await pilot.pause()
         assert [n.message for n in app._notifications if n.title == "state file"] == [said]
         assert any(line.endswith(said) for line in app.query_one(ActivityLog).lines)
         model.peaks.observe(stack.project, "redis", 100)
-        app.save_peaks()  # a save every 30 s: refused, and not said again
+        app.save_peaks()  # a save every 30 s: to the database, and nothing said again
         await pilot.pause()
         assert len([n for n in app._notifications if n.title == "state file"]) == 1
-    assert fifo.is_fifo() and sorted(p.name for p in tmp_path.iterdir()) == ["peaks.json"]
+    assert store.recorded_peaks(stack.project)["redis"] >= 100  # the exit's save too
+    assert fifo.is_fifo() and legacy_names(tmp_path) == ["peaks.json"]
     statefile.take_warnings()

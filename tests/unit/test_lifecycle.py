@@ -65,16 +65,24 @@ def run(fn, *args, **kwargs) -> tuple[int, str, str]:
     return code, buffer.getvalue(), err.getvalue()
 
 
-def test_up_profile_without_an_engine_stops_every_other_service_then_starts_its_own(fake):
+def test_up_profile_without_an_engine_stops_every_other_service_then_starts_its_own(fake, tmp_path, monkeypatch):
     tool, log = fake
+    # A state dir of its own, with an older skid's active-profile.json: imported, then never written.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    legacy = tmp_path / "xdg" / "skid-tui" / "active-profile.json"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text(json.dumps({"skidunit-up": "minimal", "theirs": "llm"}))
+    before = legacy.read_bytes(), legacy.stat().st_mtime_ns
     stack, options = setup("skidunit-up")
+    assert remembered_profile("skidunit-up") == "minimal"
     code, out, err = run(lifecycle.cmd_up, stack, options, ["app"], tool)
     assert code == 0, err
     assert calls(log) == [
         "--profile llm --profile dev stop llm-advisor typescript python go",
         "up -d postgres redis minio api orchestrator binary-processor",
     ]
-    assert remembered_profile("skidunit-up") == "app"
+    assert remembered_profile("skidunit-up") == "app" and remembered_profile("theirs") == "llm"
+    assert (legacy.read_bytes(), legacy.stat().st_mtime_ns) == before
     # compose is pointed at the engine the user named, and the command shown says so
     assert f"$ DOCKER_HOST={NO_ENGINE} {tool} --ansi never -p skidunit-up" in out
     assert " Container fake-1  Starting" in out

@@ -15,6 +15,7 @@ from skid_tui.engine.sampler import StatsBatch
 from skid_tui.engine.stats import StatsSample
 from skid_tui.engine.watcher import EngineStatus, ServiceUpdate
 from skid_tui.model import HostMemory, LiveModel, PeakStore, budget_state, cpu_fraction
+from skid_tui.model.history import HistoryStore
 from skid_tui.stack import Budget
 from tests.factories import NOW, GiB, MiB, container, demo_stack
 
@@ -60,7 +61,7 @@ class Host:
 
 def model(tmp_path=None, host=None) -> LiveModel:
     stack = demo_stack()
-    peaks = PeakStore(tmp_path / "peaks.json") if tmp_path else None
+    peaks = PeakStore(HistoryStore(tmp_path / "history.sqlite3")) if tmp_path else None
     m = LiveModel(stack, stack.profiles["minimal"], peaks=peaks, host_memory=host or Host(), clock=lambda: NOW)
     m.apply(EngineStatus("connected", info=INFO))
     return m
@@ -87,20 +88,44 @@ def test_samples_reach_the_service_and_its_peak_survives_a_restart(tmp_path):
     assert r.mem_history == (100 * MiB,)  # the sparkline is of the container shown
 
     m.peaks.save()
-    saved = json.loads((tmp_path / "peaks.json").read_text())
-    assert saved["skid-demo"]["postgres"]["peak_mem_bytes"] == 300 * MiB
-    assert PeakStore(tmp_path / "peaks.json").recorded("skid-demo", "postgres") == 300 * MiB
+    assert HistoryStore(tmp_path / "history.sqlite3").recorded_peaks("skid-demo") == {"postgres": 300 * MiB}
+    assert PeakStore(HistoryStore(tmp_path / "history.sqlite3")).recorded("skid-demo", "postgres") == 300 * MiB
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".json") == []  # no peaks.json written
 
 
 def test_peak_store_keeps_the_highest_of_two_writers(tmp_path):
-    a, b = PeakStore(tmp_path / "p.json"), PeakStore(tmp_path / "p.json")
+    # Two skids (the dashboard, `skid monitor`) on one database: each save keeps the higher peak.
+    path = tmp_path / "history.sqlite3"
+    a, b = PeakStore(HistoryStore(path)), PeakStore(HistoryStore(path))
+    assert a.recorded("proj", "api") is None  # a has read the project once, before b's peaks
     a.observe("proj", "api", 500)
     b.observe("proj", "api", 300)
     b.observe("proj", "redis", 10)
     a.save()
     b.save()
-    fresh = PeakStore(tmp_path / "p.json")
+    fresh = PeakStore(HistoryStore(path))
     assert fresh.recorded("proj", "api") == 500 and fresh.recorded("proj", "redis") == 10
+    assert b.recorded("proj", "api") == 500  # b's first read came after a's save
+    assert a.recorded("proj", "api") == 500 and a.recorded("proj", "redis") is None  # a's own, and its one read
+    b.observe("proj", "redis", 20)
+    a.observe("proj", "redis", 15)
+    b.save()
+    a.save()
+    assert HistoryStore(path).recorded_peaks("proj") == {"api": 500, "redis": 20}
+
+
+def test_the_peaks_observed_are_recorded_before_they_are_saved(tmp_path):
+    store = HistoryStore(tmp_path / "history.sqlite3")
+    store.observe_peaks("proj", {"api": (400, 1.0)})
+    peaks = PeakStore(store)
+    peaks.observe("proj", "api", 300)
+    peaks.observe("proj", "db", 50)
+    assert (peaks.recorded("proj", "api"), peaks.recorded("proj", "db")) == (400, 50)  # the store's, then one's own
+    peaks.observe("proj", "api", 600)
+    assert peaks.recorded("proj", "api") == 600
+    assert store.recorded_peaks("proj") == {"api": 400}  # observe writes nothing
+    peaks.save()
+    assert store.recorded_peaks("proj") == {"api": 600, "db": 50}
 
 
 def test_a_stopped_service_shows_its_last_peak_and_no_numbers():
@@ -221,15 +246,20 @@ def test_idle_timeout_runs_only_while_an_on_demand_service_stays_idle():
     assert "llm-advisor" not in m.idle_since
 
 
-def test_remembered_profile_per_project(private_state_dir):
+def test_remembered_profile_per_project(tmp_path, monkeypatch):
     from skid_tui.model.active import remember_profile, remembered_profile
     from skid_tui.ops.config import active_profile
 
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))  # a state dir of its own: nothing remembered yet
     stack = demo_stack()
     assert remembered_profile(stack.project) is None
     remember_profile(stack.project, "llm")
     remember_profile("other", "app")
-    assert remembered_profile(stack.project) == "llm"
+    assert remembered_profile(stack.project) == "llm" and remembered_profile("other") == "app"
+    remember_profile("other", "dev")  # a switch replaces it
+    assert remembered_profile("other") == "dev" and remembered_profile(stack.project) == "llm"
+    assert HistoryStore.default().profile(stack.project) == "llm"  # in the history database
+    assert not (tmp_path / "skid-tui" / "active-profile.json").exists()  # not in the old file
     assert active_profile(stack, None, remembered_profile(stack.project)).name == "llm"
     assert active_profile(stack, "app", "llm").name == "app"  # --profile overrides
     assert active_profile(stack, None, "gone").name == "minimal"

@@ -1,10 +1,12 @@
-"""State files (issue 9, items 4 and 5): peaks.json and active-profile.json are read bounded, validated,
-set aside when broken, never written over when unreadable, and written atomically with nothing left behind."""
+"""State (issue 9, items 4 and 5, and the history issue): peaks and the active profile live in the history
+database; the legacy peaks.json and active-profile.json are imported once, read bounded and validated, set
+aside when broken, left alone when they are not regular files, and never written again."""
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 import threading
 import tracemalloc
@@ -16,12 +18,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skid_tui.model import PeakStore, statefile
+from skid_tui.model import PeakStore, history, statefile
 from skid_tui.model.active import remember_profile, remembered_profile, valid_profiles
+from skid_tui.model.history import HistoryStore
 from skid_tui.model.peaks import valid_peaks
 
 MiB = 1024**2
 GOOD = {"other": {"db": {"peak_mem_bytes": 300 * MiB, "at": 1700000000.0}}}
+LEFT_ALONE = "ignored and left as it is"
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +37,28 @@ def said() -> Iterator[list[str]]:
     yield lines
     statefile.set_warning_handler(None)
     statefile.take_warnings()
+
+
+@pytest.fixture
+def legacy(tmp_path: Path) -> Path:
+    """Where the old JSON files are; the database is kept apart, so listing this shows what skid did to them."""
+    directory = tmp_path / "legacy"
+    directory.mkdir()
+    return directory
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A state dir of the test's own, as skid lays it out (the database beside the JSON files); the
+    session-wide one may already have imported its files."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    directory = tmp_path / "xdg" / "skid-tui"
+    directory.mkdir(parents=True)
+    return directory
+
+
+def store_for(legacy: Path) -> HistoryStore:
+    return HistoryStore(legacy.parent / "db" / "history.sqlite3", legacy_dir=legacy)
 
 
 def quickly(fn: Callable[[], Any], seconds: float = 5.0) -> Any:
@@ -59,6 +85,11 @@ def names(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir())
 
 
+def legacy_names(directory: Path) -> list[str]:
+    """What is in a state dir besides the database and its companions."""
+    return [n for n in names(directory) if not n.startswith("history.sqlite3")]
+
+
 def set_aside(directory: Path, name: str = "peaks.json") -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.name.startswith(f"{name}.bad-"))
 
@@ -69,7 +100,22 @@ def one_line(said: list[str]) -> str:
     return said[0]
 
 
-# -- what is not a regular file: ignored, never written over --------------------------------------------
+def untouched(path: Path) -> tuple[int, int, int, bytes]:
+    """What would change if anything wrote the file: its inode, size, mtime and bytes."""
+    st_ = os.stat(path)
+    return st_.st_ino, st_.st_size, st_.st_mtime_ns, path.read_bytes()
+
+
+def save_a_peak(store: HistoryStore) -> PeakStore:
+    """A new peak observed and saved: it reaches the database whatever the legacy files are."""
+    peaks = PeakStore(store)
+    peaks.observe("proj", "api", 100)
+    quickly(peaks.save)
+    assert store.recorded_peaks("proj") == {"api": 100}
+    return peaks
+
+
+# -- what is not a regular file: ignored at the import, left as it is --------------------------------------
 
 
 def make_fifo(p: Path) -> str:
@@ -94,44 +140,43 @@ def make_fifo_link(p: Path) -> str:
     return "a FIFO, through a symlink to"
 
 
+@pytest.mark.parametrize("name", ["peaks.json", "active-profile.json"])
 @pytest.mark.parametrize("make", [make_fifo, make_zero_link, make_directory, make_fifo_link])
-def test_what_is_not_a_regular_file_is_ignored_at_once_and_never_written_over(tmp_path, said, make):
-    path = tmp_path / "peaks.json"
+def test_what_is_not_a_regular_file_is_ignored_at_once_and_left_as_it_is(legacy, said, make, name):
+    path = legacy / name
     kind = make(path)
-    before = names(tmp_path)
+    before = names(legacy)
     mode = os.lstat(path).st_mode
 
-    store = quickly(lambda: PeakStore(path))
-    assert store.recorded("other", "db") is None
-    store.observe("proj", "api", 100)
-    quickly(store.save)
+    store = store_for(legacy)
+    assert quickly(store.open) is True  # the import: never fatal
+    assert PeakStore(store).recorded("other", "db") is None and store.profile("other") is None
+    save_a_peak(store)
+    store.set_profile("proj", "app")
+    assert store.profile("proj") == "app"
 
     line = one_line(said)
     assert line.startswith(f"{path}: not a regular file ({kind}")
-    assert line.endswith("ignored, and skid will not write over it")
-    assert names(tmp_path) == before  # no temp file left, nothing renamed
+    assert line.endswith(LEFT_ALONE)
+    assert names(legacy) == before  # no temp file left, nothing renamed
     assert os.lstat(path).st_mode == mode
 
 
-def test_remember_profile_leaves_an_unreadable_file_alone(tmp_path, said, monkeypatch):
-    # A state dir of this test's own: the session-wide one may already hold an active-profile.json.
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    path = tmp_path / "skid-tui" / "active-profile.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
+def test_remember_profile_leaves_an_unreadable_file_alone(state, said):
+    path = state / "active-profile.json"
     os.mkfifo(path)
-    try:
-        assert quickly(lambda: remembered_profile("proj")) is None
-        quickly(lambda: remember_profile("proj", "app"))
-        assert stat.S_ISFIFO(os.lstat(path).st_mode)
-        assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]
-        assert one_line(said).startswith(f"{path}: not a regular file (a FIFO)")
-    finally:
-        path.unlink()
+    assert quickly(lambda: remembered_profile("proj")) is None
+    quickly(lambda: remember_profile("proj", "app"))
+    assert remembered_profile("proj") == "app"  # in the database
+    assert stat.S_ISFIFO(os.lstat(path).st_mode)
+    assert not [p for p in state.iterdir() if p.name.startswith(".")]
+    assert one_line(said).startswith(f"{path}: not a regular file (a FIFO)")
 
 
-def test_a_file_skid_may_not_read_is_not_written_over(tmp_path, said, monkeypatch):
-    path = tmp_path / "peaks.json"
+def test_a_file_skid_may_not_read_is_left_as_it_is(legacy, said, monkeypatch):
+    path = legacy / "peaks.json"
     path.write_text(json.dumps(GOOD))
+    before = untouched(path)
     real_open = os.open
 
     def denied(p: Any, flags: int, *args: Any) -> int:
@@ -140,81 +185,82 @@ def test_a_file_skid_may_not_read_is_not_written_over(tmp_path, said, monkeypatc
         return real_open(p, flags, *args)
 
     monkeypatch.setattr(os, "open", denied)  # as root, chmod 000 would not stop the read
-    store = PeakStore(path)
-    store.observe("proj", "api", 100)
-    store.save()
+    store = store_for(legacy)
+    assert PeakStore(store).recorded("other", "db") is None
+    save_a_peak(store)
     monkeypatch.undo()
-    assert json.loads(path.read_text()) == GOOD
-    assert names(tmp_path) == ["peaks.json"]
-    assert one_line(said) == f"{path}: cannot read it (Permission denied): ignored, and skid will not write over it"
+    assert untouched(path) == before and names(legacy) == ["peaks.json"]
+    assert one_line(said) == f"{path}: cannot read it (Permission denied): {LEFT_ALONE}"
 
 
 # -- a symlink to a regular file is followed -------------------------------------------------------------
 
 
-def test_a_symlink_to_a_regular_file_is_read_and_written_through(tmp_path, said):
-    real = tmp_path / "dotfiles" / "peaks.json"
+def test_a_symlink_to_a_regular_file_is_imported_and_never_written_through(state, said):
+    real = state.parent / "dotfiles" / "peaks.json"
     real.parent.mkdir()
     real.write_text(json.dumps(GOOD))
-    link = tmp_path / "peaks.json"
+    os.utime(real, ns=(1_000_000_000, 1_000_000_000))  # a write would move the mtime, whatever the clock's grain
+    before = untouched(real)
+    link = state / "peaks.json"
     link.symlink_to(real)
-    store = PeakStore(link)
-    assert store.recorded("other", "db") == 300 * MiB
-    store.observe("proj", "api", 100)
-    store.save()
-    assert link.is_symlink()
-    saved = json.loads(real.read_text())
-    assert saved["other"] == GOOD["other"] and saved["proj"]["api"]["peak_mem_bytes"] == 100
+    peaks = PeakStore.default()
+    assert peaks.recorded("other", "db") == 300 * MiB
+    peaks.observe("other", "db", 400 * MiB)
+    peaks.observe("proj", "api", 100)
+    peaks.save()
+    assert PeakStore.default().recorded("other", "db") == 400 * MiB
+    assert link.is_symlink() and untouched(real) == before
     assert names(real.parent) == ["peaks.json"] and said == []
 
 
 # -- too big: set aside without being read ----------------------------------------------------------------
 
 
-def test_a_100_mib_file_is_set_aside_unread(tmp_path, said):
-    path = tmp_path / "peaks.json"
+def test_a_100_mib_file_is_set_aside_unread(legacy, said):
+    path = legacy / "peaks.json"
     with path.open("wb") as f:
         f.truncate(100 * MiB)  # sparse: the size is what matters, skid must not read it
     inode = path.stat().st_ino
+    store = store_for(legacy)
     tracemalloc.start()
     try:
-        store = quickly(lambda: PeakStore(path), seconds=2)
+        assert quickly(store.open, seconds=2) is True
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert peak < 4 * MiB, f"{peak / MiB:.1f} MiB allocated"
-    (aside,) = set_aside(tmp_path)
+    (aside,) = set_aside(legacy)
     assert aside.stat().st_ino == inode and aside.stat().st_size == 100 * MiB  # renamed, not copied or cut
     assert one_line(said) == f"{path}: 100.0 MiB, more than the 1.0 MiB skid reads: set aside as {aside.name}"
-    store.observe("proj", "api", 100)
-    store.save()
-    assert json.loads(path.read_text()) == {"proj": {"api": {"peak_mem_bytes": 100, "at": pytest.approx(
-        json.loads(path.read_text())["proj"]["api"]["at"])}}}
+    save_a_peak(store)
+    assert names(legacy) == [aside.name]  # the peak went to the database, no new peaks.json
 
 
-def test_a_file_that_grows_past_the_bound_as_it_is_read_is_set_aside(tmp_path, said, monkeypatch):
-    path = tmp_path / "peaks.json"
+def test_a_file_that_grows_past_the_bound_as_it_is_read_is_set_aside(legacy, said, monkeypatch):
+    path = legacy / "peaks.json"
     path.write_bytes(b" " * (2 * MiB))
     real_stat = os.stat
 
     def small(p: Any, *args: Any, **kwargs: Any) -> os.stat_result:
-        st = real_stat(p, *args, **kwargs)
+        st_ = real_stat(p, *args, **kwargs)
         if isinstance(p, Path) and p == path:  # it was small when skid looked
-            values = list(st)
+            values = list(st_)
             values[stat.ST_SIZE] = 10
             return os.stat_result(values)
-        return st
+        return st_
 
     monkeypatch.setattr(os, "stat", small)
+    store = store_for(legacy)
     tracemalloc.start()
     try:
-        PeakStore(path)
+        assert store.open() is True
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     monkeypatch.undo()
     assert peak < 3 * MiB  # at most the bound + 1 bytes were read, and joined once
-    (aside,) = set_aside(tmp_path)
+    (aside,) = set_aside(legacy)
     assert aside.stat().st_size == 2 * MiB
     assert one_line(said) == f"{path}: more than the 1.0 MiB skid reads: set aside as {aside.name}"
 
@@ -240,20 +286,18 @@ WHOLE_FILE = [
 
 
 @pytest.mark.parametrize(("content", "said_after_path"), WHOLE_FILE, ids=range(len(WHOLE_FILE)))
-def test_an_invalid_file_is_set_aside_as_it_was(tmp_path, said, content, said_after_path):
-    path = tmp_path / "peaks.json"
+def test_an_invalid_file_is_set_aside_as_it_was(legacy, said, content, said_after_path):
+    path = legacy / "peaks.json"
     path.write_bytes(content)
-    store = PeakStore(path)
-    assert store.recorded("other", "db") is None
-    (aside,) = set_aside(tmp_path)
+    store = store_for(legacy)
+    assert PeakStore(store).recorded("other", "db") is None
+    (aside,) = set_aside(legacy)
     assert aside.read_bytes() == content  # whatever it held is still on disk, under the new name
     line = one_line(said)
     assert line.startswith(f"{path}{said_after_path}") and line.endswith(f": set aside as {aside.name}")
-    # The next save writes a fresh file and leaves the set-aside one as it is.
-    store.observe("proj", "api", 100)
-    store.save()
-    assert set(json.loads(path.read_text())) == {"proj"} and aside.read_bytes() == content
-    assert names(tmp_path) == sorted(["peaks.json", aside.name])
+    # New peaks go to the database: no fresh peaks.json, the set-aside one as it was.
+    save_a_peak(store)
+    assert names(legacy) == [aside.name] and aside.read_bytes() == content
 
 
 ENTRIES = [
@@ -272,143 +316,213 @@ ENTRIES = [
     ({"bad": {"s": {"peak_mem_bytes": 1, "at": "now"}}}, "at is a string ('now'), expected a unix time"),
     ({"bad": {"s": {"peak_mem_bytes": 1, "at": {}}}}, "at is an object, expected a unix time"),
     ({"b" * 500: []}, f"project '{'b' * 60}…': expected an object of services"),
+    # JSON can spell a lone surrogate; SQLite cannot store one (the import used to stop skid starting).
+    ({"bad\ud800": {"s": {"peak_mem_bytes": 1}}}, "project 'bad\\ud800': not valid text (a lone surrogate escape)"),
+    ({"bad": {"s\udc00": {"peak_mem_bytes": 1}}}, "service 's\\udc00': not valid text (a lone surrogate escape)"),
 ]
 
 
 @pytest.mark.parametrize(("bad", "problem"), ENTRIES, ids=range(len(ENTRIES)))
-def test_an_invalid_entry_is_dropped_and_every_other_project_kept(tmp_path, said, bad, problem):
-    path = tmp_path / "peaks.json"
-    content = json.dumps({**GOOD, **bad, "third": {"s": {"peak_mem_bytes": 5}}})
-    path.write_text(content)
-    store = PeakStore(path)
-    assert store.recorded("other", "db") == 300 * MiB and store.recorded("third", "s") == 5
-    (aside,) = set_aside(tmp_path)
-    assert aside.read_text() == content
-    # The valid entries are on disk again at once: a command that saves nothing loses nothing.
-    assert json.loads(path.read_text()) == {**GOOD, "third": {"s": {"peak_mem_bytes": 5, "at": 0.0}}}
+def test_an_invalid_entry_is_dropped_and_every_other_project_imported(legacy, said, bad, problem):
+    path = legacy / "peaks.json"
+    path.write_text(json.dumps({**GOOD, **bad, "third": {"s": {"peak_mem_bytes": 5}}}))
+    before = untouched(path)
+    store = store_for(legacy)
+    peaks = PeakStore(store)
+    assert peaks.recorded("other", "db") == 300 * MiB and peaks.recorded("third", "s") == 5
+    assert store.recorded_peaks("bad") == {}
     line = one_line(said)
-    assert line.startswith(f"{path}: ") and problem in line
-    assert line.endswith(f": dropped, the rest kept; the file as read is set aside as {aside.name}")
+    assert line.startswith(f"{path}: ") and problem in line and line.endswith(": dropped, the rest kept")
+    # Nothing is written back any more: the file stays as it was, every entry of it on disk.
+    save_a_peak(store)
+    assert untouched(path) == before and names(legacy) == ["peaks.json"]
 
 
-def test_several_bad_entries_are_one_line(tmp_path, said):
-    path = tmp_path / "peaks.json"
-    path.write_text(json.dumps({**GOOD, "a": [], "b": "x", "c": {"s": {"peak_mem_bytes": "lots"}}}))
-    assert PeakStore(path).recorded("other", "db") == 300 * MiB
+def test_several_bad_entries_are_one_line(legacy, said):
+    (legacy / "peaks.json").write_text(json.dumps({**GOOD, "a": [], "b": "x", "c": {"s": {"peak_mem_bytes": "lots"}}}))
+    assert PeakStore(store_for(legacy)).recorded("other", "db") == 300 * MiB
     assert "project 'a': expected an object of services, found a list (and 2 more): dropped" in one_line(said)
 
 
-def test_an_invalid_file_that_cannot_be_set_aside_is_not_written_over(tmp_path, said, monkeypatch):
-    path = tmp_path / "peaks.json"
+def test_an_invalid_file_that_cannot_be_set_aside_is_left_as_it_is(legacy, said, monkeypatch):
+    path = legacy / "peaks.json"
     path.write_text('{"other": {"db": ')
 
     def refuse(*args: Any) -> None:
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(os, "rename", refuse)
-    store = PeakStore(path)
-    store.observe("proj", "api", 100)
-    store.save()
+    store = store_for(legacy)
+    assert store.open() is True
+    save_a_peak(store)
     monkeypatch.undo()
-    assert path.read_text() == '{"other": {"db": ' and names(tmp_path) == ["peaks.json"]
-    assert one_line(said).endswith(
-        ": ignored, and skid will not write over it (it could not be set aside: Permission denied)")
+    assert path.read_text() == '{"other": {"db": ' and names(legacy) == ["peaks.json"]
+    assert one_line(said).endswith(f": {LEFT_ALONE} (it could not be set aside: Permission denied)")
 
 
 # -- the active profile ------------------------------------------------------------------------------------
 
 
-def test_active_profile_keeps_the_valid_projects(private_state_dir, said):
-    path = private_state_dir / "skid-tui" / "active-profile.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"mine": "app", "odd": 3, "worse": ["x"]}))
-    try:
-        assert remembered_profile("mine") == "app" and remembered_profile("odd") is None
-        assert json.loads(path.read_text()) == {"mine": "app"}
-        assert "project 'odd': expected a profile name, found 3 (and 1 more): dropped, the rest kept" in one_line(said)
-        remember_profile("new", "llm")
-        assert json.loads(path.read_text()) == {"mine": "app", "new": "llm"}
-    finally:
-        for p in path.parent.glob("active-profile.json*"):
-            p.unlink()
+def test_active_profile_imports_the_valid_projects_and_leaves_the_file(state, said):
+    path = state / "active-profile.json"
+    path.write_text(json.dumps({"mine": "app", "odd": 3, "worse": ["x"], "bad\ud800": "app", "fine": "x\udfff"}))
+    before = untouched(path)
+    assert remembered_profile("mine") == "app" and remembered_profile("odd") is None
+    assert "project 'odd': expected a profile name, found 3 (and 3 more): dropped, the rest kept" in one_line(said)
+    remember_profile("new", "llm")
+    remember_profile("mine", "dev")
+    assert (remembered_profile("new"), remembered_profile("mine")) == ("llm", "dev")
+    assert untouched(path) == before and legacy_names(state) == ["active-profile.json"]
 
 
-def test_skid_up_does_not_overwrite_a_truncated_active_profile(private_state_dir, said):
-    path = private_state_dir / "skid-tui" / "active-profile.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
+def test_skid_up_beside_a_truncated_active_profile_sets_it_aside_and_writes_no_json(state, said):
+    path = state / "active-profile.json"
     path.write_text('{"theirs": "llm", "mine": "ap')
-    try:
-        remember_profile("mine", "app")
-        (aside,) = set_aside(path.parent, "active-profile.json")
-        assert aside.read_text() == '{"theirs": "llm", "mine": "ap'
-        assert json.loads(path.read_text()) == {"mine": "app"}
-        assert one_line(said) == f"{path}:1:27: invalid JSON (Unterminated string): set aside as {aside.name}"
-    finally:
-        for p in path.parent.glob("active-profile.json*"):
-            p.unlink()
+    remember_profile("mine", "app")
+    (aside,) = set_aside(state, "active-profile.json")
+    assert aside.read_text() == '{"theirs": "llm", "mine": "ap'
+    assert remembered_profile("mine") == "app" and legacy_names(state) == [aside.name]
+    assert one_line(said) == f"{path}:1:27: invalid JSON (Unterminated string): set aside as {aside.name}"
 
 
-# -- writes: atomic, nothing left behind --------------------------------------------------------------------
+# -- the import: once, and the files never written after it --------------------------------------------------
 
 
-@pytest.mark.parametrize("fails", ["replace", "fsync", "write"])
-def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path, said, monkeypatch, fails):
-    path = tmp_path / "peaks.json"
-    path.write_text(json.dumps(GOOD))
-    store = PeakStore(path)
-    store.observe("proj", "api", 100)
+def test_after_the_import_the_json_files_are_never_written(state, said):
+    peaks_json, profile_json = state / "peaks.json", state / "active-profile.json"
+    peaks_json.write_text(json.dumps(GOOD))
+    profile_json.write_text(json.dumps({"other": "app"}))
+    for path in (peaks_json, profile_json):
+        os.utime(path, ns=(1_000_000_000, 1_000_000_000))  # a write would move the mtime, whatever the clock's grain
+    before = {path: untouched(path) for path in (peaks_json, profile_json)}
 
-    def broken(*args: Any, **kwargs: Any) -> None:
-        raise OSError(28, "No space left on device")
+    peaks = PeakStore.default()
+    assert peaks.recorded("other", "db") == 300 * MiB and remembered_profile("other") == "app"
+    peaks.observe("other", "db", 500 * MiB)  # higher than the file's
+    peaks.observe("proj", "api", 100)
+    peaks.save()
+    remember_profile("other", "llm")
+    remember_profile("proj", "dev")
+    PeakStore.default().save()
 
-    if fails == "write":
-        monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: _FailingFile(fd))
-    else:
-        monkeypatch.setattr(os, fails, broken)
-    store.save()
-    monkeypatch.undo()
-    assert json.loads(path.read_text()) == GOOD
-    assert names(tmp_path) == ["peaks.json"]
-    assert one_line(said) == f"{path}: not saved (No space left on device)"
-    store.save()  # the peak is still pending: the next save writes it
-    assert json.loads(path.read_text())["proj"]["api"]["peak_mem_bytes"] == 100
-
-
-class _FailingFile:
-    """A file whose write fails as on a full disk; closing it closes the descriptor."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def __enter__(self) -> _FailingFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        os.close(self.fd)
-
-    def write(self, text: str) -> int:
-        raise OSError(28, "No space left on device")
+    assert {path: untouched(path) for path in before} == before
+    assert legacy_names(state) == ["active-profile.json", "peaks.json"]  # no temp or set-aside file either
+    fresh = PeakStore.default()
+    assert (fresh.recorded("other", "db"), fresh.recorded("proj", "api")) == (500 * MiB, 100)
+    assert (remembered_profile("other"), remembered_profile("proj")) == ("llm", "dev")
+    assert said == []
 
 
-def test_a_directory_put_in_place_between_load_and_save_leaves_no_temp_file(tmp_path, said):
-    path = tmp_path / "peaks.json"
-    store = PeakStore(path)
-    store.observe("proj", "api", 100)
-    path.mkdir()
+def test_the_import_happens_once_and_never_over_newer_values(state, said):
+    peaks_json, profile_json = state / "peaks.json", state / "active-profile.json"
+    peaks_json.write_text(json.dumps(GOOD))
+    profile_json.write_text(json.dumps({"other": "app"}))
+    peaks = PeakStore.default()
+    assert peaks.recorded("other", "db") == 300 * MiB
+    peaks.observe("other", "db", 400 * MiB)
+    peaks.save()
+    remember_profile("other", "llm")
+    # An older skid run since wrote the files again, higher and different: the database does not take them.
+    peaks_json.write_text(json.dumps({"other": {"db": {"peak_mem_bytes": 900 * MiB, "at": 1.0}}, "new": {}}))
+    profile_json.write_text(json.dumps({"other": "full", "new": "app"}))
+    assert PeakStore.default().recorded("other", "db") == 400 * MiB
+    assert (remembered_profile("other"), remembered_profile("new")) == ("llm", None)
+    # Not even read: a FIFO in its place now says nothing.
+    peaks_json.unlink()
+    os.mkfifo(peaks_json)
+    assert quickly(lambda: PeakStore.default().recorded("other", "db")) == 400 * MiB
+    assert said == []
+
+
+# -- PeakStore: cheap observe, one read per project, a save that fails keeps its peaks ---------------------
+
+
+class Spy:
+    """Counts the database calls a PeakStore makes."""
+
+    def __init__(self, store: HistoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[str] = []
+        for name in ("recorded_peaks", "observe_peaks"):
+            real = getattr(store, name)
+            monkeypatch.setattr(store, name, self._counted(name, real))
+
+    def _counted(self, name: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            return real(*args, **kwargs)
+        return call
+
+
+def test_observe_never_touches_the_database_and_recorded_reads_each_project_once(legacy, monkeypatch):
+    (legacy / "peaks.json").write_text(json.dumps(GOOD))
+    store = store_for(legacy)
+    spy = Spy(store, monkeypatch)
+    peaks = PeakStore(store)
+    for i in range(10_000):  # a sample a second per service, for hours
+        peaks.observe("other", "db", i)
+        peaks.observe("proj", "api", i)
+    assert spy.calls == []
+    assert peaks.recorded("other", "db") == 300 * MiB  # what the database holds beats what was seen
+    assert peaks.recorded("proj", "api") == 9_999  # nothing recorded: what was seen since
+    assert peaks.recorded("other", "web") is None and peaks.recorded("proj", "db") is None
+    assert spy.calls == ["recorded_peaks", "recorded_peaks"]  # once per project
+    peaks.observe("other", "db", 200 * MiB)  # below the recorded peak: nothing to save
+    peaks.observe("proj", "api", 50 * MiB)
+    assert peaks.recorded("proj", "api") == 50 * MiB
+    spy.calls.clear()
+    peaks.save()
+    assert spy.calls == ["observe_peaks", "recorded_peaks"]  # written, then read back to know it is kept
+    assert store.recorded_peaks("proj") == {"api": 50 * MiB}
+    assert store.recorded_peaks("other") == {"db": 300 * MiB}
+    spy.calls.clear()
+    peaks.save()  # nothing new: no database call
+    peaks.observe("proj", "api", 10)
+    peaks.save()
+    assert spy.calls == []
+
+
+def test_a_save_the_database_refuses_keeps_its_peaks_for_the_next(legacy, said, monkeypatch):
+    monkeypatch.setattr(history, "BUSY_TIMEOUT_MS", 20)
+    store = store_for(legacy)
+    assert store.open()
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another skid in a long write
+    peaks = PeakStore(store)
+    peaks.observe("proj", "api", 100)
+    peaks.save()
+    assert store.recorded_peaks("proj") == {}
+    assert one_line(said) == f"{store.path}: history not saved (database is locked)"
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    peaks.save()  # the peak was still pending: this save writes it
+    assert store.recorded_peaks("proj") == {"api": 100}
+    assert len(said) == 1
+
+
+def test_a_database_skid_cannot_use_is_a_warning_and_the_peaks_stay_in_memory(tmp_path, said):
+    path = tmp_path / "history.sqlite3"
+    path.mkdir()  # something else holds the place
+    peaks = PeakStore(HistoryStore(path))
+    peaks.observe("proj", "api", 100)
     for _ in range(3):
-        store.save()
-    assert names(tmp_path) == ["peaks.json"] and path.is_dir()
-    assert one_line(said).startswith(f"{path}: not a regular file (a directory)")
+        peaks.save()
+    assert peaks.recorded("proj", "api") == 100
+    assert names(tmp_path) == ["history.sqlite3"] and names(path) == []
+    assert one_line(said).startswith(f"{path}: a directory where skid keeps its history")
 
 
-def test_a_read_only_state_dir_is_a_warning_not_an_error(tmp_path, said):
+def test_a_read_only_state_dir_is_a_warning_not_an_error(tmp_path, said, monkeypatch):
     blocker = tmp_path / "state"
     blocker.write_text("a file where the directory goes")
-    store = PeakStore(blocker / "skid-tui" / "peaks.json")
-    store.observe("proj", "api", 100)
-    store.save()
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocker))
+    peaks = PeakStore.default()
+    peaks.observe("proj", "api", 100)
+    peaks.save()
+    assert peaks.recorded("proj", "api") == 100
+    remember_profile("proj", "app")  # best effort: no error
+    assert remembered_profile("proj") is None
     assert blocker.read_text() == "a file where the directory goes"
-    assert len(said) == 1 and "cannot read it (Not a directory)" in said[0]
+    assert "(Not a directory)" in one_line(said)
 
 
 # -- warnings reach the front end once ------------------------------------------------------------------
@@ -418,29 +532,28 @@ def test_warnings_wait_for_a_handler_and_are_said_once(tmp_path):
     statefile.set_warning_handler(None)
     fifo = tmp_path / "peaks.json"
     os.mkfifo(fifo)
-    for _ in range(3):
-        PeakStore(fifo)
+    for n in range(3):  # three databases, each importing the same FIFO
+        HistoryStore(tmp_path / f"db{n}" / "history.sqlite3", legacy_dir=tmp_path).open()
     later: list[str] = []
     statefile.set_warning_handler(later.append)
-    PeakStore(fifo)
-    assert later == [f"{fifo}: not a regular file (a FIFO): ignored, and skid will not write over it"]
+    HistoryStore(tmp_path / "db3" / "history.sqlite3", legacy_dir=tmp_path).open()
+    assert later == [f"{fifo}: not a regular file (a FIFO): {LEFT_ALONE}"]
     assert statefile.take_warnings() == []
 
 
-def test_a_failing_handler_does_not_break_loading(tmp_path):
+def test_a_failing_handler_does_not_break_the_import(tmp_path):
     def gone(message: str) -> None:
         raise RuntimeError("App is not running")
 
     statefile.set_warning_handler(gone)
     fifo = tmp_path / "peaks.json"
     os.mkfifo(fifo)
-    assert PeakStore(fifo).recorded("p", "s") is None
+    assert PeakStore(HistoryStore(tmp_path / "history.sqlite3")).recorded("p", "s") is None
     statefile.set_warning_handler(None)
-    assert statefile.take_warnings() == [
-        f"{fifo}: not a regular file (a FIFO): ignored, and skid will not write over it"]
+    assert statefile.take_warnings() == [f"{fifo}: not a regular file (a FIFO): {LEFT_ALONE}"]
 
 
-# -- fuzzed: whatever the file holds, no exception, only valid data, one-line warnings -----------------------
+# -- fuzzed: whatever the files hold, no exception, only valid data, the files never rewritten ---------------
 
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -451,12 +564,23 @@ CONTENT = st.one_of(
     st.binary(max_size=300),
     JSONISH.map(lambda v: json.dumps(v).encode()),
     st.dictionaries(st.text(max_size=8), JSONISH, max_size=4).map(lambda v: json.dumps(v).encode()),
-    st.text(alphabet='{}[]":,0123456789.eE-+ aNInfityltrusenl\\\x00\x1b', max_size=200).map(str.encode),
+    st.text(alphabet='{}[]":,0123456789.eE-+ aNInfityltrusenl\\\x00\x1bud8', max_size=200).map(str.encode),
 )
+FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                   HealthCheck.too_slow])
+def _on_disk_as_it_was(path: Path, content: bytes) -> None:
+    """Left in place, or set aside whole; never rewritten, nothing left behind."""
+    if path.exists():
+        assert path.read_bytes() == content
+        assert not set_aside(path.parent, path.name)
+    else:
+        (aside,) = set_aside(path.parent, path.name)
+        assert aside.read_bytes() == content
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]
+
+
+@settings(FUZZ, max_examples=300)
 @given(content=CONTENT)
 def test_fuzzed_state_files_never_raise_and_keep_only_valid_data(tmp_path_factory, content):
     directory = tmp_path_factory.mktemp("fuzz")
@@ -467,11 +591,26 @@ def test_fuzzed_state_files_never_raise_and_keep_only_valid_data(tmp_path_factor
         path.write_bytes(content)
         loaded = statefile.load(path, validate, holds="projects")
         assert validate(loaded.data) == (loaded.data, [])
-        assert loaded.writable
-        if path.exists():  # what is on disk now is valid too
-            assert validate(json.loads(path.read_bytes())) == (loaded.data, [])
-        assert not [p for p in directory.iterdir() if p.name.startswith(".")]
+        _on_disk_as_it_was(path, content)
     assert all("\n" not in line for line in lines)
+
+
+@settings(FUZZ, max_examples=60)
+@given(content=CONTENT)
+def test_fuzzed_legacy_files_never_stop_the_import(tmp_path_factory, content):
+    legacy = tmp_path_factory.mktemp("fuzz-import")
+    for name in ("peaks.json", "active-profile.json"):
+        (legacy / name).write_bytes(content)
+    copy = tmp_path_factory.mktemp("fuzz-expected") / "peaks.json"
+    copy.write_bytes(content)
+    expected = statefile.load(copy, valid_peaks, holds="projects").data
+    store = store_for(legacy)
+    assert store.open() is True
+    for project, services in expected.items():
+        assert store.recorded_peaks(project) == {s: e["peak_mem_bytes"] for s, e in services.items()}
+    for name in ("peaks.json", "active-profile.json"):
+        _on_disk_as_it_was(legacy / name, content)
+    store.close()
 
 
 # -- docker's own config, which skid reads (never sets aside: it is not skid's) ----------------------------
