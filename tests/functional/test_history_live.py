@@ -62,9 +62,17 @@ async def test_h_shows_a_known_shape_and_rightsize_follows_the_rule(engine, reso
         line = static_text(numbers)
         # 40 MiB in /dev/shm and a little of the shell's: 40M or 41M as the panel rounds them.
         assert re.search(r"memory p50 4[01]M p95 4[01]M p99 4[01]M max 4[0-2]M", line), line
-        chart = static_text(screen.query_one("#history-memory"), 100)
-        assert "std 32M" in chart and "max 64M" in chart, chart
-        assert "█" in chart  # 40 MiB of a 64 MiB scale is drawn, not an empty chart
+        memory = screen.query_one("#history-memory")
+
+        def marked() -> bool:
+            chart = static_text(memory, 100)
+            # The marks, and 40 MiB of a 64 MiB scale drawn, not an empty chart.
+            return "std 32M" in chart and "max 64M" in chart and "█" in chart
+
+        try:
+            await wait_until(pilot, marked, 5, "the memory chart with its marks")
+        except AssertionError:
+            raise AssertionError(f"{line}\n{static_text(memory, 100)}") from None
         await pilot.press("escape")
 
     override = tmp_path / "rightsized.yml"
