@@ -265,9 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_inspect(stack, options, args.service, args.json, args.show_secrets, out)
         if command in ("rightsize", "export"):
             from skid_tui.cli import history
-            from skid_tui.model.history import HistoryStore
+            from skid_tui.model.history import DEFAULT_MAX_BYTES, HistoryStore
 
-            store = HistoryStore.default() if not options.history_bytes else HistoryStore.default(options.history_bytes)
+            store = HistoryStore.default(options.history_bytes or DEFAULT_MAX_BYTES)
             if command == "rightsize":
                 return history.cmd_rightsize(stack, store, args, out)
             return history.cmd_export(stack, store, args)

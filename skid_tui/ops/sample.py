@@ -14,7 +14,7 @@ from skid_tui.engine.discovery import EngineCandidate
 from skid_tui.engine.sampler import StatsMode
 from skid_tui.engine.watcher import EngineStatus, StackWatcher, WatchUpdate
 from skid_tui.model import LiveModel, PeakStore
-from skid_tui.model.history import HistoryRecorder, HistoryStore
+from skid_tui.model.history import DEFAULT_MAX_BYTES, HistoryRecorder, HistoryStore
 from skid_tui.stack import Profile, Stack
 
 
@@ -22,8 +22,7 @@ def history_recorder(history_bytes: int | None) -> HistoryRecorder | None:
     """The recorder a sampling process writes its readings through (None: the user keeps no history)."""
     if history_bytes == 0:
         return None
-    store = HistoryStore.default() if history_bytes is None else HistoryStore.default(max_bytes=history_bytes)
-    return HistoryRecorder(store)
+    return HistoryRecorder(HistoryStore.default(history_bytes or DEFAULT_MAX_BYTES))
 
 
 class ModelFeed:

@@ -19,12 +19,11 @@ import sqlite3
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from skid_tui.model import history, statefile
+from skid_tui.model import history
 from skid_tui.model.history import RETENTION, HistoryRecorder, HistoryStore
 from skid_tui.model.series import Mark, Reading
 
@@ -37,15 +36,8 @@ STREAMS = [("api", "api-1"), ("api", "api-2"), ("db", "db-1"), ("worker", "worke
 WORKER_RECREATED = NOW - 3 * DAY  # worker-old runs before, worker-new after
 
 
-@pytest.fixture(autouse=True)
-def said() -> Iterator[list[str]]:
-    """Every warning the store gives, as a front end would receive it."""
-    lines: list[str] = []
-    statefile.take_warnings()
-    statefile.set_warning_handler(lines.append)
-    yield lines
-    statefile.set_warning_handler(None)
-    statefile.take_warnings()
+# Every warning given while a test runs, as a front end would receive it (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("said")
 
 
 def reading(service: str, container: str, at: float, mem: int, cpu: float | None = 1.0) -> Reading:

@@ -10,7 +10,7 @@ import sqlite3
 import stat
 import threading
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +28,8 @@ GOOD = {"other": {"db": {"peak_mem_bytes": 300 * MiB, "at": 1700000000.0}}}
 LEFT_ALONE = "ignored and left as it is"
 
 
-@pytest.fixture(autouse=True)
-def said() -> Iterator[list[str]]:
-    """Every warning a state file gives, as the CLI or the dashboard would receive it."""
-    lines: list[str] = []
-    statefile.take_warnings()
-    statefile.set_warning_handler(lines.append)
-    yield lines
-    statefile.set_warning_handler(None)
-    statefile.take_warnings()
+# Every warning given while a test runs, as a front end would receive it (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("said")
 
 
 @pytest.fixture
