@@ -48,8 +48,10 @@ async def test_restart_kill_pause_and_recreate_from_a_panel(engine: Engine, demo
         # R: a new container, the volume's data still there.
         await pilot.press("R")
         await wait_until(pilot, lambda: "✓ recreate redis" in log_text(app), 60, "the recreate")
-        await wait_until(pilot, lambda: app.containers.get("redis") and redis_container(app).id != first.id
-                         and redis_container(app).state == "running", 20, "a new container")
+        # Podman lists the old container beside the new one for a moment while it removes it: wait for one.
+        await wait_until(pilot, lambda: len(app.containers.get("redis", ())) == 1
+                         and redis_container(app).id != first.id and redis_container(app).state == "running", 20,
+                         "a new container")
         assert "up -d --force-recreate --no-deps redis" in log_text(app)
         data = await asyncio.to_thread(exec_out, engine, demo_project.name, "redis", "cat", "/data/skid-recreate")
         assert data.strip() == "kept"
